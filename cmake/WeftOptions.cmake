@@ -1,0 +1,27 @@
+# Warnings and sanitizer flags shared by every weft target.
+#
+# The sanitizer builds keep -O2: g++ 12 only turns the coroutine hand-offs into
+# tail calls from -O2 up (DESIGN.md, hard-won rules), and a stress test at -O0
+# under TSan would take the whole CI budget.
+
+add_library(weft_build_flags INTERFACE)
+target_compile_options(weft_build_flags INTERFACE -Wall -Wextra)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  # GCC 12 warns on valid std::atomic uses inside coroutine frames (PR 105380-like false positives).
+  target_compile_options(weft_build_flags INTERFACE -Wno-mismatched-new-delete)
+endif()
+
+if(WEFT_SANITIZE STREQUAL "address")
+  set(_weft_san -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  add_compile_options(${_weft_san})
+  add_link_options(${_weft_san})
+  add_compile_definitions(WEFT_ASAN=1)
+elseif(WEFT_SANITIZE STREQUAL "thread")
+  set(_weft_san -fsanitize=thread -fno-omit-frame-pointer)
+  add_compile_options(${_weft_san})
+  add_link_options(${_weft_san})
+  # TSan does not model standalone fences: weft uses seq_cst operations instead under WEFT_TSAN.
+  add_compile_definitions(WEFT_TSAN=1)
+elseif(NOT WEFT_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "WEFT_SANITIZE must be '', 'address' or 'thread', not '${WEFT_SANITIZE}'")
+endif()

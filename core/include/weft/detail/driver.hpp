@@ -1,0 +1,64 @@
+// Driver: the runtime's one epoll instance, where a parked worker waits for I/O
+// readiness, a wake-up (eventfd) or its next timer deadline.
+//
+// One parked worker at a time holds the driver (try_acquire() is a single
+// exchange; a worker that does not get it sleeps on its own futex instead).
+// Busy workers poll it without blocking every kMaintenanceInterval ticks, so I/O
+// readiness is seen even when nobody parks.
+//
+// core knows nothing of sockets: weft::io registers its file descriptors on
+// epoll_fd() with a pointer to its own per-fd state and installs a dispatch
+// function that turn() calls with the ready events.
+#pragma once
+
+#include <sys/epoll.h>
+
+#include <atomic>
+#include <cstdint>
+
+namespace weft::detail {
+
+class Driver {
+ public:
+  using Dispatch = void (*)(void* context, const epoll_event* events, int count);
+
+  Driver();
+  ~Driver();
+  Driver(const Driver&) = delete;
+  Driver& operator=(const Driver&) = delete;
+
+  /// Takes the driver if nobody holds it. Wait-free.
+  bool try_acquire() noexcept {
+    // acquire: see what the previous holder did (dispatched events, drained eventfd).
+    return !held_.exchange(true, std::memory_order_acquire);
+  }
+  void release() noexcept { held_.store(false, std::memory_order_release); }
+
+  /// Waits for readiness or wake(), at most `timeout_ns` (< 0: no limit; 0: poll),
+  /// and dispatches what arrived. Holder only.
+  void turn(std::int64_t timeout_ns);
+  /// Makes a turn() in progress (or the next one) return. Any thread.
+  void wake() noexcept;
+
+  int epoll_fd() const noexcept { return epoll_fd_; }
+  /// Installs the I/O dispatch function (weft::io's reactor). Call before any
+  /// fd is registered; not synchronised with a concurrent turn().
+  void set_dispatch(Dispatch fn, void* context) noexcept {
+    dispatch_ = fn;
+    dispatch_context_ = context;
+  }
+  /// Incremented by every turn(): lets the reactor tell a readiness edge that
+  /// arrived after it looked from one it already consumed.
+  std::uint64_t tick() const noexcept { return tick_.load(std::memory_order_acquire); }
+
+ private:
+  int epoll_fd_ = -1;
+  int event_fd_ = -1;
+  std::atomic<bool> held_{false};
+  std::atomic<bool> woken_{false};
+  std::atomic<std::uint64_t> tick_{0};
+  Dispatch dispatch_ = nullptr;
+  void* dispatch_context_ = nullptr;
+};
+
+}  // namespace weft::detail

@@ -1,0 +1,165 @@
+// TaskHeader: the part of every Task frame's promise that a spawned task needs
+// to be scheduled, woken, cancelled and joined.
+//
+// A spawned task is its root coroutine frame: spawn() takes over a Task's frame
+// and marks it as a root, so a spawned task costs exactly one allocation (see
+// RESULTS.md for its size). Nested Task frames carry the same fields unused,
+// which costs a few words per nested frame and saves a second allocation per
+// spawn.
+//
+// Ownership protocol (the `state_` word)
+// --------------------------------------
+// At most one thread at a time *owns* a task: the worker running it, or a thread
+// inside cancel() withdrawing it from what it waits on. Ownership is the kRunning
+// bit. Whoever else touches the task never waits for the owner: it leaves a note
+// in the state word and the owner acts on it when it lets go (release()).
+//
+//   idle ---wake()---> scheduled ---worker---> running --suspends--> idle
+//                                                  |  wake() while running sets kNotified:
+//                                                  |  release() requeues instead of going idle
+//                                                  +--finishes--> complete
+//   idle ---cancel()--> running (the canceller withdraws the awaiter) --> scheduled | idle
+//
+// Wake discipline: every suspension of a task is ended by exactly one wake():
+// whoever wins the one atomic decision in the awaitable (the waker handing over a
+// value, or the canceller withdrawing the waiter) calls it. A task is never in
+// two run queues and never resumed twice.
+//
+// All other fields are plain: they are read and written only by the owner, and
+// ownership passes through acq_rel read-modify-writes of `state_`, which orders
+// them.
+#pragma once
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+
+namespace weft::detail {
+
+class TaskHeader;
+class Worker;
+class Scheduler;
+struct TaskInfo;
+
+/// What cancel() achieved against the awaiter a task is suspended on.
+enum class Withdraw : std::uint8_t {
+  /// The awaiter let go: the task is rescheduled and its co_await throws CancelledError.
+  withdrawn,
+  /// The cancellation was passed on (to an awaited task, or to a wait list that
+  /// will withdraw the waiter itself); the task stays suspended until then.
+  handed_off,
+  /// A waker completed the awaiter first; the cancellation is delivered at the
+  /// task's next suspension.
+  too_late,
+};
+
+/// Embedded in every weft awaiter that suspends a task: how to withdraw it, and
+/// what to call it in a task dump.
+struct Suspension {
+  Withdraw (*withdraw)(Suspension* self, TaskHeader* task) noexcept = nullptr;
+  const char* what = "?";
+};
+
+/// Notified once when a spawned task completes. Listeners form a lock-free
+/// stack in the task; a listener must stay alive until it is notified.
+struct CompletionListener {
+  CompletionListener* next = nullptr;
+  void (*on_complete)(CompletionListener* self, TaskHeader* task) noexcept = nullptr;
+};
+
+class TaskHeader {
+ public:
+  // --- state_ bits ---
+  static constexpr std::uint32_t kScheduled = 1u << 0;        ///< in a run queue
+  static constexpr std::uint32_t kRunning = 1u << 1;          ///< owned by a worker or a canceller
+  static constexpr std::uint32_t kNotified = 1u << 2;         ///< woken while owned
+  static constexpr std::uint32_t kComplete = 1u << 3;         ///< finished; result is set
+  static constexpr std::uint32_t kCancelPending = 1u << 4;    ///< cancel() not yet delivered
+  static constexpr std::uint32_t kCancelledResult = 1u << 5;  ///< finished by CancelledError
+  static constexpr std::uint32_t kResultTaken = 1u << 6;      ///< a move-only result was moved out
+  static constexpr std::uint32_t kDetachedTask = 1u << 7;     ///< JoinHandle::detach() was called
+  static constexpr std::uint32_t kResultSeen = 1u << 8;       ///< someone looked at the outcome
+
+  // --- flags_ bits (owner-only) ---
+  static constexpr std::uint16_t kRoot = 1u << 0;               ///< a spawned task's root frame
+  static constexpr std::uint16_t kStarted = 1u << 1;            ///< body has begun to run
+  static constexpr std::uint16_t kAwaited = 1u << 2;            ///< nested Task: already awaited
+  static constexpr std::uint16_t kRegistered = 1u << 3;         ///< in its worker's task registry
+  static constexpr std::uint16_t kShutdownCancelled = 1u << 4;  ///< cancelled by runtime shutdown
+
+  TaskHeader() noexcept = default;
+  TaskHeader(const TaskHeader&) = delete;
+  TaskHeader& operator=(const TaskHeader&) = delete;
+
+  // ---- wake / cancel (any thread) ----
+
+  /// Ends the task's current suspension: schedules it, or, if it is owned right
+  /// now, notes that its owner must requeue it. Idempotent while scheduled.
+  void wake() noexcept;
+
+  /// asyncio's Task.cancel(): returns false if the task already finished.
+  /// Safe from any thread. Lock-free: never waits for the task's owner.
+  bool cancel() noexcept;
+
+  bool done() const noexcept { return state_.load(std::memory_order_acquire) & kComplete; }
+
+  /// Number of cancel() requests not yet withdrawn by uncancel() (asyncio's cancelling()).
+  std::uint32_t cancelling() const noexcept {
+    return cancel_requests_.load(std::memory_order_relaxed);
+  }
+  /// asyncio's uncancel(): one request fewer; at zero, an undelivered request is dropped.
+  std::uint32_t uncancel() noexcept;
+
+  // ---- completion listeners (any thread) ----
+
+  /// Registers `l` to be notified when the task completes. Returns false (and
+  /// does not register) if the task has already completed. Lock-free.
+  bool add_listener(CompletionListener* l) noexcept;
+
+  // ---- reference counting (spawned tasks) ----
+  void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  /// Destroys the root frame when the last reference goes.
+  void release_ref() noexcept;
+
+  // ---- owner-only fields, used by the scheduler and awaiters ----
+  bool is_root() const noexcept { return flags_ & kRoot; }
+  bool has_flag(std::uint16_t f) const noexcept { return flags_ & f; }
+  void set_flag(std::uint16_t f) noexcept { flags_ |= f; }
+  void clear_flag(std::uint16_t f) noexcept { flags_ &= static_cast<std::uint16_t>(~f); }
+
+  // The exception the task finished with, if any (roots: read after kComplete).
+  std::exception_ptr& error() noexcept { return error_; }
+
+  std::atomic<std::uint32_t> state_{0};
+  std::atomic<std::uint32_t> refs_{0};
+  std::atomic<std::uint32_t> cancel_requests_{0};
+  std::uint16_t flags_ = 0;
+  /// Index of the worker whose registry holds this task (valid with kRegistered).
+  std::uint16_t home_ = 0;
+  /// The root frame (roots only).
+  std::coroutine_handle<> root_;
+  /// Innermost suspended frame: where the task continues when it runs next.
+  std::coroutine_handle<> resume_point_;
+  union {
+    /// What the task is suspended on right now (for cancel() and dumps); owner-only.
+    Suspension* suspended_on_ = nullptr;
+    /// Once finished: link in its home registry's inbox (task_registry.hpp).
+    TaskHeader* inbox_next_;
+  };
+  /// Nested frames: the awaiting coroutine. Roots: listener stack (kListenersDone once complete).
+  std::atomic<void*> link_{nullptr};
+  /// The scheduler that runs this task (roots only).
+  Scheduler* sched_ = nullptr;
+  /// Name, id and debug data; allocated on first use (roots only).
+  std::atomic<TaskInfo*> info_{nullptr};
+  /// Registry links (roots only, owned by the home worker).
+  TaskHeader* reg_prev_ = nullptr;
+  TaskHeader* reg_next_ = nullptr;
+  std::exception_ptr error_;
+
+  static inline char listeners_done_tag_ = 0;
+  static void* listeners_done() noexcept { return &listeners_done_tag_; }
+};
+
+}  // namespace weft::detail

@@ -1,0 +1,25 @@
+// TaskInfo: the rarely used parts of a spawned task (id, name), allocated on
+// first use so that an anonymous task that nobody asks about costs nothing.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "weft/detail/task_header.hpp"
+
+namespace weft::detail {
+
+struct TaskInfo {
+  std::uint64_t id = 0;
+  std::string name;
+};
+
+/// The task's info, created on first call (thread-safe; lock-free).
+TaskInfo& task_info(TaskHeader* task);
+/// Gives the task a name (before it is shared with other threads: at spawn).
+void set_task_name(TaskHeader* task, std::string_view name);
+/// Frees the info of a task whose frame is being destroyed.
+void free_task_info(TaskHeader* task) noexcept;
+
+}  // namespace weft::detail

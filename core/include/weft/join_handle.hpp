@@ -1,0 +1,171 @@
+// weft::JoinHandle<T>: the handle spawn() returns for a task running concurrently
+// (asyncio.Task as seen by its creator, Tokio's JoinHandle).
+//
+//   weft::JoinHandle<int> h = weft::spawn(compute());
+//   ... h.done() ... h.cancel() ...
+//   int v = co_await h;   // the value, or the task's exception rethrown here
+//
+// Semantics
+//  - `co_await h` suspends until the task finishes and returns its value or
+//    rethrows its exception; a task that ended by cancellation throws
+//    weft::CancelledError. Any number of tasks may await the same task, and a
+//    handle may be awaited again: `co_await h` on an lvalue copies the value
+//    (move-only values are moved out once; a second retrieval throws
+//    InvalidStateError), `co_await std::move(h)` moves it out.
+//  - Cancelling the awaiting task while it waits cancels the awaited task too
+//    and keeps waiting for it (asyncio): if the awaited task swallows the
+//    cancellation and returns, the awaiter gets its value. Wrap the handle in
+//    weft::shield() to leave the awaited task alone.
+//  - The handle is a counted reference: copies share the task; the task keeps
+//    running when every handle is gone (detach() says so explicitly).
+//
+// Thread-safety: every member may be called from any thread concurrently with
+// the task running; a single JoinHandle object is not itself synchronised for
+// concurrent assignment. Waiters are resumed on a weft worker (scheduled, never
+// inline on the completing task's stack). Joining costs one lock-free push.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "weft/detail/task_info.hpp"
+#include "weft/task.hpp"
+
+namespace weft {
+
+namespace detail {
+/// Join awaiting, shared by JoinHandle<T> for every T.
+struct JoinAwaiterBase : Suspension, CompletionListener {
+  TaskHeader* target = nullptr;
+  TaskHeader* waiter = nullptr;
+
+  bool ready() const;
+  bool suspend(std::coroutine_handle<> h);
+  static Withdraw withdraw_join(Suspension* self, TaskHeader* task) noexcept;
+  static void on_target_complete(CompletionListener* self, TaskHeader* task) noexcept;
+};
+}  // namespace detail
+
+template <class T = void>
+class JoinHandle {
+ public:
+  using value_type = T;
+
+  JoinHandle() noexcept = default;
+  JoinHandle(const JoinHandle& o) noexcept : p_(o.p_) {
+    if (p_) p_->add_ref();
+  }
+  JoinHandle(JoinHandle&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  JoinHandle& operator=(JoinHandle o) noexcept {
+    std::swap(p_, o.p_);
+    return *this;
+  }
+  ~JoinHandle() {
+    if (p_) p_->release_ref();
+  }
+
+  bool valid() const noexcept { return p_ != nullptr; }
+  explicit operator bool() const noexcept { return valid(); }
+
+  /// The task has finished (with a value, an exception or by cancellation). Wait-free.
+  bool done() const noexcept { return header()->done(); }
+  /// The task finished by cancellation (asyncio's Task.cancelled()). Wait-free.
+  bool cancelled() const noexcept {
+    return header()->state_.load(std::memory_order_acquire) & detail::TaskHeader::kCancelledResult;
+  }
+  /// Requests cancellation (asyncio's Task.cancel()): false if already finished. Any thread;
+  /// lock-free.
+  bool cancel() const noexcept { return header()->cancel(); }
+  /// Number of pending cancellation requests (asyncio's Task.cancelling()).
+  std::uint32_t cancelling() const noexcept { return header()->cancelling(); }
+
+  /// Lets the task run on without this handle. A failure nobody retrieves is
+  /// reported in debug mode ("exception was never retrieved").
+  void detach() noexcept {
+    if (!p_) return;
+    p_->state_.fetch_or(detail::TaskHeader::kDetachedTask, std::memory_order_relaxed);
+    std::exchange(p_, nullptr)->release_ref();
+  }
+
+  /// Task id, unique in the process (assigned on first use).
+  std::uint64_t id() const { return detail::task_info(header()).id; }
+  /// Task name: the one given to spawn(), else "Task-<id>". Valid while the handle lives.
+  std::string_view name() const { return detail::task_info(header()).name; }
+
+  /// The result of a finished task (asyncio's Task.result()): the value, or the
+  /// exception rethrown. Throws InvalidStateError if the task is not done.
+  T result() const& { return retrieve(false); }
+  T result() && { return retrieve(true); }
+
+  /// The exception a finished task ended with (null if it returned normally).
+  /// Throws InvalidStateError if not done, CancelledError if it was cancelled.
+  std::exception_ptr exception() const {
+    check_done("exception");
+    p_->state_.fetch_or(detail::TaskHeader::kResultSeen, std::memory_order_relaxed);
+    if (cancelled()) throw CancelledError();
+    return p_->error();
+  }
+
+  struct Awaiter : detail::JoinAwaiterBase {
+    const JoinHandle* handle;
+    bool move_out;
+    bool await_ready() const {
+      if (!handle->p_) throw InvalidStateError("weft::JoinHandle: awaiting an empty handle");
+      return ready();
+    }
+    bool await_suspend(std::coroutine_handle<> h) { return suspend(h); }
+    T await_resume() const { return handle->retrieve(move_out); }
+  };
+
+  Awaiter operator co_await() const& noexcept { return make_awaiter(false); }
+  Awaiter operator co_await() && noexcept { return make_awaiter(true); }
+
+  detail::TaskHeader* header() const {
+    if (!p_) throw InvalidStateError("weft::JoinHandle: empty handle");
+    return p_;
+  }
+  /// Adopts a reference (used by spawn()).
+  explicit JoinHandle(detail::Promise<T>* p) noexcept : p_(p) {}
+
+ private:
+  Awaiter make_awaiter(bool move_out) const noexcept {
+    Awaiter a;
+    a.target = p_;
+    a.handle = this;
+    a.move_out = move_out;
+    return a;
+  }
+
+  void check_done(const char* what) const {
+    if (!header()->done())
+      throw InvalidStateError(std::string("weft::JoinHandle::") + what + ": task is not done");
+  }
+
+  T retrieve(bool move_out) const {
+    check_done("result");
+    if (p_->error())
+      p_->state_.fetch_or(detail::TaskHeader::kResultSeen, std::memory_order_relaxed);
+    if constexpr (std::is_void_v<T>) {
+      p_->copy();
+    } else if constexpr (std::is_copy_constructible_v<T>) {
+      if (!move_out) return p_->copy();
+      return take_once();
+    } else {
+      return take_once();
+    }
+  }
+
+  T take_once() const {
+    if (!p_->error() &&
+        (p_->state_.fetch_or(detail::TaskHeader::kResultTaken, std::memory_order_acq_rel) &
+         detail::TaskHeader::kResultTaken))
+      throw InvalidStateError("weft::JoinHandle: the result was already moved out");
+    return p_->take();
+  }
+
+  detail::Promise<T>* p_ = nullptr;
+};
+
+}  // namespace weft

@@ -1,0 +1,117 @@
+// weft::Runtime and the entry points: run() (asyncio.run), spawn()
+// (asyncio.create_task), Runtime::current() (asyncio.get_running_loop).
+//
+//   int main() {
+//     return weft::run(async_main());          // like asyncio.run(main())
+//   }
+//
+//   weft::Runtime rt({.workers = 4});          // a runtime the program keeps
+//   auto h = rt.spawn(background());           // from any thread
+//   int v = rt.block_on(compute());            // blocks this (non-worker) thread
+//
+// A runtime owns N worker threads (default: the CPUs this process may run on).
+// Each worker runs tasks from its own work-stealing deque; idle workers steal,
+// park on a futex, and one of them at a time waits in the I/O driver (epoll)
+// with the earliest timer deadline as its timeout. docs/architecture.md has the
+// full picture; core/src/scheduler.hpp explains the design choices.
+//
+// Shutdown (the destructor, or the end of run()): every task still alive is
+// cancelled, given `shutdown_timeout` to finish its cleanup, then the workers
+// are joined. Tasks that refuse to finish in time are reported on stderr by name
+// and their frames are destroyed where no JoinHandle still refers to them.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "weft/join_handle.hpp"
+#include "weft/task.hpp"
+
+namespace weft {
+
+namespace detail {
+class Scheduler;
+void block_until_complete(TaskHeader* task);
+}  // namespace detail
+
+struct RunOptions {
+  /// Worker threads; 0 means the number of CPUs this process may run on.
+  unsigned workers = 0;
+  /// asyncio's debug mode; also switched on by the environment variable WEFT_DEBUG=1.
+  bool debug = false;
+  /// How long shutdown waits for cancelled tasks to finish their cleanup.
+  std::chrono::milliseconds shutdown_timeout{10'000};
+};
+
+class Runtime {
+ public:
+  explicit Runtime(RunOptions options = {});
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  /// Runs `task` on the runtime and blocks the calling thread until it finishes;
+  /// returns its value or rethrows its exception. Must not be called from a
+  /// worker of any weft runtime (throws InvalidStateError: co_await instead).
+  template <class T>
+  T block_on(Task<T> task) {
+    check_not_on_worker();
+    JoinHandle<T> h = spawn(std::move(task));
+    detail::block_until_complete(h.header());
+    return std::move(h).result();
+  }
+
+  /// Starts `task` concurrently; safe from any thread. Throws RuntimeError once
+  /// the runtime has stopped, InvalidStateError for an empty or started Task.
+  template <class T>
+  JoinHandle<T> spawn(Task<T> task, std::string_view name = {}) {
+    auto h = task.handle();
+    detail::TaskHeader* header = adopt(h ? &h.promise() : nullptr, h, name);
+    task.release();
+    return JoinHandle<T>(static_cast<detail::Promise<T>*>(header));
+  }
+
+  /// The runtime of the calling task (asyncio.get_running_loop()). Throws
+  /// weft::RuntimeError when called outside a weft task or worker.
+  static Runtime& current();
+  /// Like current(), but null instead of throwing.
+  static Runtime* try_current() noexcept;
+
+  /// Starts the shutdown described above and waits for it; idempotent.
+  void shutdown();
+
+  unsigned workers() const noexcept;
+  const RunOptions& options() const noexcept;
+  detail::Scheduler& scheduler() noexcept { return *sched_; }
+
+ private:
+  static void check_not_on_worker();
+  detail::TaskHeader* adopt(detail::TaskHeader* promise, std::coroutine_handle<> frame,
+                            std::string_view name);
+
+  std::unique_ptr<detail::Scheduler> sched_;
+};
+
+/// Spawns `task` on the runtime of the calling task (asyncio.create_task()).
+/// Throws weft::RuntimeError outside a runtime.
+template <class T>
+JoinHandle<T> spawn(Task<T> task, std::string_view name = {}) {
+  return Runtime::current().spawn(std::move(task), name);
+}
+
+/// asyncio.run(): starts a runtime, runs `main_task` to completion on it, shuts
+/// the runtime down (cancelling what is left) and returns main_task's value or
+/// rethrows its exception.
+template <class T>
+T run(Task<T> main_task, RunOptions options = {}) {
+  Runtime rt(options);
+  if constexpr (std::is_void_v<T>) {
+    rt.block_on(std::move(main_task));
+  } else {
+    return rt.block_on(std::move(main_task));
+  }
+}
+
+}  // namespace weft

@@ -1,0 +1,75 @@
+#include "weft/detail/driver.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+namespace weft::detail {
+namespace {
+constexpr int kMaxEvents = 256;
+// The eventfd's epoll entry carries this address so turn() can tell it apart.
+char wake_tag;
+}  // namespace
+
+Driver::Driver() {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+  event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (event_fd_ < 0) {
+    int e = errno;
+    close(epoll_fd_);
+    throw std::system_error(e, std::generic_category(), "eventfd");
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLET;
+  ev.data.ptr = &wake_tag;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, event_fd_, &ev) < 0) {
+    int e = errno;
+    close(event_fd_);
+    close(epoll_fd_);
+    throw std::system_error(e, std::generic_category(), "epoll_ctl(eventfd)");
+  }
+}
+
+Driver::~Driver() {
+  close(event_fd_);
+  close(epoll_fd_);
+}
+
+void Driver::turn(std::int64_t timeout_ns) {
+  int timeout_ms = -1;
+  if (timeout_ns >= 0) {
+    // Round up: waking before the deadline would only mean another turn.
+    std::int64_t ms = (timeout_ns + 999'999) / 1'000'000;
+    timeout_ms = ms > 1'000'000'000 ? 1'000'000'000 : static_cast<int>(ms);
+  }
+  epoll_event events[kMaxEvents];
+  int n = epoll_wait(epoll_fd_, events, kMaxEvents, timeout_ms);
+  tick_.fetch_add(1, std::memory_order_acq_rel);
+  if (n <= 0) return;  // timeout, or EINTR: the caller re-checks anyway
+  int out = 0;
+  for (int i = 0; i < n; ++i) {
+    if (events[i].data.ptr == &wake_tag) {
+      std::uint64_t v;
+      while (read(event_fd_, &v, sizeof v) > 0) {
+      }
+      woken_.store(false, std::memory_order_release);
+    } else {
+      events[out++] = events[i];
+    }
+  }
+  if (out > 0 && dispatch_) dispatch_(dispatch_context_, events, out);
+}
+
+void Driver::wake() noexcept {
+  // One write per turn is enough: skip the syscall when a wake is already pending.
+  if (woken_.exchange(true, std::memory_order_acq_rel)) return;
+  std::uint64_t one = 1;
+  ssize_t r = write(event_fd_, &one, sizeof one);
+  (void)r;  // EAGAIN means the counter is already non-zero: the driver will wake
+}
+
+}  // namespace weft::detail

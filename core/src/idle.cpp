@@ -1,0 +1,86 @@
+#include "idle.hpp"
+
+namespace weft::detail {
+
+Idle::Idle(unsigned workers)
+    : workers_(workers),
+      state_(workers << kUnparkShift),
+      words_((workers + 63) / 64),
+      parked_(std::make_unique<std::atomic<std::uint64_t>[]>(words_)) {
+  for (unsigned i = 0; i < words_; ++i)
+    parked_[i].store(0, std::memory_order_relaxed);
+}
+
+int Idle::worker_to_notify() noexcept {
+  // seq_cst fence: orders the caller's push before this read of the counters
+  // (Dekker pairing with transition_to_parked's seq_cst RMWs and re-check).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  std::uint32_t s = state_.load(std::memory_order_relaxed);
+  for (;;) {
+    unsigned searching = s & kSearchMask;
+    unsigned unparked = s >> kUnparkShift;
+    if (searching != 0 || unparked >= workers_) return -1;
+    // Claim one sleeper: it will count as unparked and searching.
+    if (state_.compare_exchange_weak(s, s + (1u << kUnparkShift) + 1, std::memory_order_seq_cst,
+                                     std::memory_order_relaxed))
+      break;
+  }
+  // Take a parked worker's bit. Every parked worker set its bit before it
+  // decremented num_unparked, so a bit is normally there; it can be missing only
+  // while a sleeper that woke on its own (timeout, I/O) is between taking its
+  // bit and re-counting itself. That worker is awake and will look for the new
+  // work itself, so undoing the claim loses nothing.
+  for (unsigned w = 0; w < words_; ++w) {
+    std::uint64_t bits = parked_[w].load(std::memory_order_relaxed);
+    while (bits != 0) {
+      unsigned bit = static_cast<unsigned>(__builtin_ctzll(bits));
+      // acq_rel: pairs with the sleeper's seq_cst set of its bit.
+      if (parked_[w].compare_exchange_weak(bits, bits & ~(1ull << bit), std::memory_order_acq_rel,
+                                           std::memory_order_relaxed))
+        return static_cast<int>(w * 64 + bit);
+    }
+  }
+  state_.fetch_sub((1u << kUnparkShift) + 1, std::memory_order_seq_cst);
+  return -1;
+}
+
+bool Idle::transition_to_searching() noexcept {
+  std::uint32_t s = state_.load(std::memory_order_relaxed);
+  if (2 * (s & kSearchMask) >= workers_) return false;
+  state_.fetch_add(1, std::memory_order_seq_cst);
+  return true;
+}
+
+bool Idle::transition_from_searching() noexcept {
+  std::uint32_t prev = state_.fetch_sub(1, std::memory_order_seq_cst);
+  return (prev & kSearchMask) == 1;
+}
+
+bool Idle::transition_to_parked(unsigned worker, bool searching) noexcept {
+  parked_[worker / 64].fetch_or(1ull << (worker % 64), std::memory_order_seq_cst);
+  std::uint32_t dec = (1u << kUnparkShift) + (searching ? 1u : 0u);
+  std::uint32_t prev = state_.fetch_sub(dec, std::memory_order_seq_cst);
+  return searching && (prev & kSearchMask) == 1;
+}
+
+bool Idle::take_parked_bit(unsigned worker) noexcept {
+  std::uint64_t mask = 1ull << (worker % 64);
+  std::uint64_t prev = parked_[worker / 64].fetch_and(~mask, std::memory_order_acq_rel);
+  return prev & mask;
+}
+
+bool Idle::unpark_self(unsigned worker) noexcept {
+  if (!take_parked_bit(worker)) return false;  // a notifier claimed us: we are searching
+  state_.fetch_add(1u << kUnparkShift, std::memory_order_seq_cst);
+  return true;
+}
+
+bool Idle::is_parked(unsigned worker) const noexcept {
+  return parked_[worker / 64].load(std::memory_order_acquire) & (1ull << (worker % 64));
+}
+
+unsigned Idle::num_searching() const noexcept {
+  return state_.load(std::memory_order_relaxed) & kSearchMask;
+}
+
+}  // namespace weft::detail

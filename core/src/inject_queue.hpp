@@ -1,0 +1,40 @@
+// InjectQueue: the runtime's global run queue (tasks spawned or woken from
+// outside the workers, and local overflow): moodycamel::ConcurrentQueue plus an
+// item count, so that the common "is there anything?" question costs one
+// relaxed load instead of a walk over moodycamel's producer lists.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include <concurrentqueue/concurrentqueue.h>
+
+#include "weft/detail/chase_lev_deque.hpp"
+#include "weft/detail/task_header.hpp"
+
+namespace weft::detail {
+
+class InjectQueue {
+ public:
+  /// Any thread. Lock-free (moodycamel).
+  void push(TaskHeader* t) {
+    queue_.enqueue(t);
+    // release: a popper that sees the count also finds the item.
+    len_.fetch_add(1, std::memory_order_release);
+  }
+  /// Any thread; null when (apparently) empty. Lock-free.
+  TaskHeader* pop() noexcept {
+    if (len_.load(std::memory_order_acquire) <= 0) return nullptr;
+    TaskHeader* t = nullptr;
+    if (!queue_.try_dequeue(t)) return nullptr;
+    len_.fetch_sub(1, std::memory_order_relaxed);
+    return t;
+  }
+  bool empty() const noexcept { return len_.load(std::memory_order_acquire) <= 0; }
+
+ private:
+  moodycamel::ConcurrentQueue<TaskHeader*> queue_;
+  alignas(kCacheLine) std::atomic<std::int64_t> len_{0};
+};
+
+}  // namespace weft::detail

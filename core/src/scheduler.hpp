@@ -1,0 +1,180 @@
+// The scheduler: N workers running spawned tasks, with work stealing.
+//
+// Design
+// ------
+// Each worker owns
+//   - a bounded Chase-Lev deque (256 slots). The owner pushes and pops at the
+//     bottom (LIFO: depth-first, which keeps fork-join workloads such as W5 fib
+//     cache-hot and their live frame count small); thieves steal from the top
+//     (oldest first);
+//   - a LIFO slot holding the task it woke most recently (message-passing
+//     locality, Go's runnext / Tokio's lifo slot). It runs at most
+//     kMaxLifoStreak times in a row, and thieves may take it on their last pass
+//     (Go does; Tokio's unstealable slot is a known source of stalls);
+//   - a yield queue (the same deque used FIFO by everyone): tasks that yielded or
+//     used up their budget go to the back of the line there, never to the end
+//     the owner pops next;
+//   - a registry of its suspended tasks (task_registry.hpp) and, later, a timer wheel.
+// The runtime has one global inject queue (moodycamel::ConcurrentQueue) for tasks
+// spawned or woken from outside the workers and for deque overflow. Every
+// kMaintenanceInterval (61, as Go and Tokio) ticks a worker looks at the inject
+// queue and its yield queue first, so neither can starve.
+//
+// Finding work: LIFO slot, own deque, own yield queue, inject queue; then, if
+// fewer than half of the workers are searching, steal half of a random victim's
+// deque; then park (idle.hpp). A worker that holds the driver parks in epoll.
+//
+// Alternatives measured or rejected:
+//   - FIFO local queue (Tokio): fair for message passing, but fork-join then
+//     runs breadth-first: W5 keeps ~10^5 suspended frames alive instead of ~40.
+//   - Mutex-guarded sleeper list (Tokio): replaced by a bitmap (idle.hpp).
+//   - Resuming a woken task inline in the waker: unbounded recursion (cppcoro).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "idle.hpp"
+#include "inject_queue.hpp"
+#include "parker.hpp"
+#include "task_registry.hpp"
+#include "weft/detail/chase_lev_deque.hpp"
+#include "weft/detail/driver.hpp"
+#include "weft/detail/task_header.hpp"
+#include "weft/runtime.hpp"
+
+namespace weft::detail {
+
+/// Tasks a worker runs between looks at the inject queue, its yield queue, its
+/// inbox and the driver (61: as Go and Tokio; prime, so it does not resonate
+/// with workloads that alternate in powers of two).
+inline constexpr std::uint32_t kMaintenanceInterval = 61;
+/// Consecutive runs of the LIFO slot before the queue behind it gets a turn (3: as Go).
+inline constexpr unsigned kMaxLifoStreak = 3;
+/// Local deque capacity (256: as Tokio; overflow goes to the inject queue).
+inline constexpr std::size_t kLocalQueueCapacity = 256;
+/// Nesting bound for inline joins: each level costs a few hundred bytes of
+/// worker stack (64 levels: far more than any fork-join depth W5 needs).
+inline constexpr unsigned kMaxInlineDepth = 64;
+
+class Scheduler;
+
+class Worker {
+ public:
+  Worker(Scheduler& sched, unsigned index);
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();
+  void join();
+
+  // ---- called on this worker's own thread ----
+  void push_local(TaskHeader* t) noexcept;    ///< spawned / requeued work (may notify)
+  void push_lifo(TaskHeader* t) noexcept;     ///< a task this worker woke
+  void push_yielded(TaskHeader* t) noexcept;  ///< back of the line
+
+  /// Work-first join (as oneTBB's wait does): if `child` is the task at the
+  /// bottom of this worker's deque, pop it and run it right here, inside the
+  /// awaiting task's co_await, instead of suspending the awaiter. Returns true
+  /// if it ran the child (which may have finished or suspended).
+  bool try_run_inline(TaskHeader* child);
+
+  unsigned index() const noexcept { return index_; }
+  Parker& parker() noexcept { return parker_; }
+  TaskRegistry& registry() noexcept { return registry_; }
+
+  // Live-task accounting for shutdown (written by the owner with release stores).
+  std::atomic<std::uint64_t> spawned_{0};
+  std::atomic<std::uint64_t> completed_{0};
+
+ private:
+  friend class Scheduler;
+  void run();
+  TaskHeader* find_work();
+  TaskHeader* steal_work();
+  TaskHeader* steal_from(Worker& victim) noexcept;
+  void run_task(TaskHeader* t);
+  void maintenance();
+  void park();
+  void cancel_registered_tasks();
+  std::uint32_t next_random() noexcept;
+
+  Scheduler& sched_;
+  const unsigned index_;
+  ChaseLevDeque<TaskHeader*> deque_;
+  ChaseLevDeque<TaskHeader*> yielded_;
+  alignas(kCacheLine) std::atomic<TaskHeader*> lifo_{nullptr};
+  Parker parker_;
+  TaskRegistry registry_;
+  std::uint32_t tick_ = 0;
+  unsigned lifo_streak_ = 0;
+  bool searching_ = false;
+  std::uint32_t rng_;
+  std::uint32_t seen_cancel_epoch_ = 0;
+  unsigned inline_depth_ = 0;
+  std::thread thread_;
+};
+
+class Scheduler {
+ public:
+  Scheduler(Runtime* runtime, const RunOptions& options);
+  ~Scheduler();
+
+  void start();
+
+  /// A task woken by wake() or requeued by cancel(). Any thread.
+  void schedule(TaskHeader* t) noexcept;
+  /// A newly spawned task. Any thread.
+  void schedule_new(TaskHeader* t) noexcept;
+  /// A task that finished on this thread's worker (or on no worker at shutdown).
+  void on_complete(TaskHeader* t) noexcept;
+  /// Wakes one parked worker if nobody is searching. Any thread.
+  void notify_parked() noexcept;
+
+  /// Owner-side transition out of kRunning for a task that suspended (or whose
+  /// cancellation was just requested by its new owner, cancel()). See task_header.hpp.
+  void release(TaskHeader* t, bool yielded) noexcept;
+
+  void shutdown();
+  bool accepting() const noexcept { return accepting_.load(std::memory_order_acquire); }
+
+  Runtime* runtime() const noexcept { return runtime_; }
+  const RunOptions& options() const noexcept { return options_; }
+  unsigned num_workers() const noexcept { return static_cast<unsigned>(workers_.size()); }
+  Driver& driver() noexcept { return driver_; }
+  Idle& idle() noexcept { return idle_; }
+
+ private:
+  friend class Worker;
+  std::uint64_t live_tasks() const noexcept;
+  bool has_visible_work() const noexcept;
+  void push_inject(TaskHeader* t) noexcept;
+  void wait_for_tasks(std::chrono::milliseconds timeout);
+  void report_unfinished();
+  void destroy_leftovers();
+
+  Runtime* const runtime_;
+  RunOptions options_;
+  Driver driver_;
+  Idle idle_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  InjectQueue inject_;
+  alignas(kCacheLine) std::atomic<std::uint64_t> external_spawns_{0};
+  std::atomic<std::uint64_t> external_completions_{0};
+  std::atomic<bool> accepting_{true};
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> shut_down_{false};
+  /// Bumped to ask every worker to cancel the tasks it knows of (shutdown).
+  std::atomic<std::uint32_t> cancel_epoch_{0};
+};
+
+/// Worker of the calling thread if it belongs to `s`, else null.
+inline Worker* local_worker(Scheduler* s) noexcept {
+  ThreadContext& c = tls_context;
+  return c.sched == s ? c.worker : nullptr;
+}
+
+}  // namespace weft::detail

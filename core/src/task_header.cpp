@@ -1,0 +1,85 @@
+// TaskHeader: wake, cancel, listeners, references. The protocol is described in
+// weft/detail/task_header.hpp; the owner-side half lives in Scheduler::release().
+#include "weft/detail/task_header.hpp"
+
+#include "scheduler.hpp"
+#include "weft/detail/task_info.hpp"
+
+namespace weft::detail {
+
+void TaskHeader::wake() noexcept {
+  std::uint32_t s = state_.load(std::memory_order_relaxed);
+  for (;;) {
+    // Already queued or finished: nothing to do (a task is never queued twice).
+    if (s & (kScheduled | kNotified | kComplete)) return;
+    std::uint32_t next = (s & kRunning) ? (s | kNotified) : (s | kScheduled);
+    // release: whatever the waker handed to the task's awaiter (a value, a
+    // permit) is visible to the worker that acquires the task next.
+    if (state_.compare_exchange_weak(s, next, std::memory_order_release,
+                                     std::memory_order_relaxed)) {
+      if (!(s & kRunning)) sched_->schedule(this);
+      return;
+    }
+  }
+}
+
+bool TaskHeader::cancel() noexcept {
+  std::uint32_t s = state_.load(std::memory_order_acquire);
+  if (s & kComplete) return false;
+  // Count first: the task may see the cancellation (and call uncancel()) as soon
+  // as the state word says so.
+  cancel_requests_.fetch_add(1, std::memory_order_relaxed);
+  for (;;) {
+    if (s & kComplete) {
+      cancel_requests_.fetch_sub(1, std::memory_order_relaxed);
+      return false;
+    }
+    if (s & (kRunning | kScheduled)) {
+      // Someone owns it or it is about to run: its owner delivers the request
+      // when it next lets go of a suspended task (Scheduler::release).
+      // acq_rel: the owner's acquire of the word sees the request.
+      if (state_.compare_exchange_weak(s, s | kCancelPending, std::memory_order_acq_rel,
+                                       std::memory_order_acquire))
+        return true;
+      continue;
+    }
+    // Suspended and idle: become its owner, withdraw it from what it waits on.
+    // acquire: see suspended_on_ as the last owner left it.
+    if (state_.compare_exchange_weak(s, s | kRunning | kCancelPending, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+      sched_->release(this, /*yielded=*/false);
+      return true;
+    }
+  }
+}
+
+std::uint32_t TaskHeader::uncancel() noexcept {
+  std::uint32_t n = cancel_requests_.load(std::memory_order_relaxed);
+  while (n > 0 && !cancel_requests_.compare_exchange_weak(n, n - 1, std::memory_order_relaxed)) {
+  }
+  if (n == 0) return 0;
+  // asyncio 3.13: when no request is left, an undelivered one is dropped too.
+  if (n == 1) state_.fetch_and(~kCancelPending, std::memory_order_acq_rel);
+  return n - 1;
+}
+
+bool TaskHeader::add_listener(CompletionListener* l) noexcept {
+  void* head = link_.load(std::memory_order_acquire);
+  do {
+    if (head == listeners_done()) return false;
+    l->next = static_cast<CompletionListener*>(head);
+    // release: the completing thread sees the listener's fields; acquire (on
+    // failure): see the done tag's result writes.
+  } while (
+      !link_.compare_exchange_weak(head, l, std::memory_order_release, std::memory_order_acquire));
+  return true;
+}
+
+void TaskHeader::release_ref() noexcept {
+  // acq_rel: the last owner sees every other owner's writes before destroying.
+  if (refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  free_task_info(this);
+  root_.destroy();
+}
+
+}  // namespace weft::detail

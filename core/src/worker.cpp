@@ -1,0 +1,256 @@
+// Worker: the loop that finds a task, runs it, and parks when there is none.
+// The design is described at the top of scheduler.hpp.
+#include <pthread.h>
+
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "scheduler.hpp"
+#include "weft/errors.hpp"
+
+namespace weft::detail {
+
+Worker::Worker(Scheduler& sched, unsigned index)
+    : sched_(sched),
+      index_(index),
+      deque_(kLocalQueueCapacity),
+      yielded_(kLocalQueueCapacity),
+      parker_(sched.driver()),
+      rng_(0x9E3779B9u * (index + 1)) {}
+
+void Worker::start() {
+  thread_ = std::thread([this] { run(); });
+  std::string name = "weft-w" + std::to_string(index_);
+  pthread_setname_np(thread_.native_handle(), name.c_str());
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+std::uint32_t Worker::next_random() noexcept {
+  // xorshift32: victim selection only needs to be cheap and not correlated across workers.
+  rng_ ^= rng_ << 13;
+  rng_ ^= rng_ >> 17;
+  rng_ ^= rng_ << 5;
+  return rng_;
+}
+
+void Worker::run() {
+  ThreadContext& c = tls_context;
+  c.worker = this;
+  c.sched = &sched_;
+  while (!sched_.stopping_.load(std::memory_order_acquire)) {
+    TaskHeader* t = find_work();
+    if (t) {
+      if (searching_) {
+        searching_ = false;
+        // The last searcher to find work wakes another to keep looking.
+        if (sched_.idle_.transition_from_searching()) sched_.notify_parked();
+      }
+      run_task(t);
+    } else {
+      park();
+    }
+  }
+  if (searching_) {
+    searching_ = false;
+    sched_.idle_.transition_from_searching();
+  }
+  c = ThreadContext{};
+}
+
+void Worker::push_local(TaskHeader* t) noexcept {
+  if (!deque_.push(t)) sched_.inject_.push(t);  // full: overflow to the global queue
+  sched_.notify_parked();
+}
+
+void Worker::push_lifo(TaskHeader* t) noexcept {
+  // Only the owner stores into its slot; thieves only take it (exchange).
+  TaskHeader* prev = lifo_.exchange(t, std::memory_order_acq_rel);
+  if (prev) push_local(prev);
+}
+
+void Worker::push_yielded(TaskHeader* t) noexcept {
+  if (!yielded_.push(t)) sched_.inject_.push(t);
+  sched_.notify_parked();
+}
+
+TaskHeader* Worker::find_work() {
+  ++tick_;
+  if (tick_ % kMaintenanceInterval == 0) {
+    maintenance();
+    // Fairness: the global queue and the back of our own line get a turn even
+    // when the LIFO slot and the deque never run dry.
+    if (TaskHeader* t = sched_.inject_.pop()) return t;
+    if (TaskHeader* t = yielded_.steal()) return t;
+  }
+  if (lifo_.load(std::memory_order_relaxed)) {
+    // acquire: pairs with the thief-or-owner exchange; the task was published by its waker.
+    if (TaskHeader* t = lifo_.exchange(nullptr, std::memory_order_acquire)) {
+      if (lifo_streak_ < kMaxLifoStreak) {
+        ++lifo_streak_;
+        return t;
+      }
+      push_yielded(t);  // ping-pong must not starve the queue behind it
+    }
+  }
+  lifo_streak_ = 0;
+  if (TaskHeader* t = deque_.pop()) return t;
+  if (TaskHeader* t = yielded_.steal()) return t;
+  if (TaskHeader* t = sched_.inject_.pop()) return t;
+  return steal_work();
+}
+
+TaskHeader* Worker::steal_from(Worker& victim) noexcept {
+  TaskHeader* first = victim.deque_.steal();
+  if (!first) first = victim.yielded_.steal();
+  if (!first) return nullptr;
+  // Take up to half of what is left, so one steal feeds us for a while.
+  std::size_t want = victim.deque_.size() / 2;
+  std::size_t room = deque_.capacity() - deque_.size();
+  if (want > room) want = room;
+  for (std::size_t i = 0; i < want; ++i) {
+    TaskHeader* t = victim.deque_.steal();
+    if (!t) break;
+    if (!deque_.push(t)) {
+      sched_.inject_.push(t);
+      break;
+    }
+  }
+  return first;
+}
+
+TaskHeader* Worker::steal_work() {
+  const unsigned n = sched_.num_workers();
+  if (n < 2) return nullptr;
+  if (!searching_) {
+    if (!sched_.idle_.transition_to_searching()) return nullptr;
+    searching_ = true;
+  }
+  const unsigned start = next_random() % n;
+  for (unsigned i = 0; i < n; ++i) {
+    unsigned v = (start + i) % n;
+    if (v == index_) continue;
+    if (TaskHeader* t = steal_from(*sched_.workers_[v])) return t;
+  }
+  TaskHeader* t = sched_.inject_.pop();
+  if (t) return t;
+  // Last pass: the other workers' LIFO slots.
+  for (unsigned i = 0; i < n; ++i) {
+    unsigned v = (start + i) % n;
+    if (v == index_) continue;
+    Worker& w = *sched_.workers_[v];
+    if (w.lifo_.load(std::memory_order_relaxed)) {
+      if ((t = w.lifo_.exchange(nullptr, std::memory_order_acquire))) return t;
+    }
+  }
+  return nullptr;
+}
+
+void Worker::run_task(TaskHeader* t) {
+  // kScheduled -> kRunning in one RMW: a queued task has kScheduled (1) set and
+  // kRunning (2) clear, so adding 1 moves the bit and leaves the others alone.
+  // acquire: see what the previous owner and the waker wrote.
+  std::uint32_t s = t->state_.fetch_add(TaskHeader::kRunning - TaskHeader::kScheduled,
+                                        std::memory_order_acquire) +
+                    (TaskHeader::kRunning - TaskHeader::kScheduled);
+  if (sched_.cancel_epoch_.load(std::memory_order_relaxed) != 0 &&
+      !t->has_flag(TaskHeader::kShutdownCancelled)) {
+    // Shutdown: every task that runs from now on is cancelled once (asyncio.run).
+    t->set_flag(TaskHeader::kShutdownCancelled);
+    t->cancel();
+    s = t->state_.load(std::memory_order_acquire);
+  }
+  if (!t->has_flag(TaskHeader::kStarted)) {
+    t->set_flag(TaskHeader::kStarted);
+    if (s & TaskHeader::kCancelPending) {
+      // Cancelled before its first step: the body never runs.
+      t->error_ = std::make_exception_ptr(CancelledError());
+      sched_.on_complete(t);
+      return;
+    }
+  }
+  ThreadContext& c = tls_context;
+  c.current = t;
+  c.budget = kTaskBudget;
+  c.finished = false;
+  c.yielded = false;
+  t->suspended_on_ = nullptr;
+  // The trampoline: frames of this task hand control to each other through c.next.
+  std::coroutine_handle<> h = t->resume_point_;
+  do {
+    c.next = nullptr;
+    h.resume();
+    h = c.next;
+  } while (h);
+  c.current = nullptr;
+  if (c.finished) {
+    sched_.on_complete(t);
+    return;
+  }
+  if (!t->has_flag(TaskHeader::kRegistered)) registry_.insert(t, index_);
+  sched_.release(t, c.yielded);
+}
+
+bool Worker::try_run_inline(TaskHeader* child) {
+  if (inline_depth_ >= kMaxInlineDepth || child->sched_ != &sched_) return false;
+  TaskHeader* bottom = deque_.pop();
+  if (bottom != child) {
+    if (bottom && !deque_.push(bottom)) sched_.inject_.push(bottom);  // put it back
+    return false;
+  }
+  // We popped it, so we own its queue entry: run it as if the loop had found it.
+  ThreadContext& c = tls_context;
+  const ThreadContext saved = c;
+  ++inline_depth_;
+  run_task(child);
+  --inline_depth_;
+  c = saved;
+  return true;
+}
+
+void Worker::cancel_registered_tasks() {
+  registry_.for_each([](TaskHeader* t) {
+    if (!t->done() && !t->has_flag(TaskHeader::kShutdownCancelled)) {
+      // Not the owner: the flag is advisory here; a duplicate cancel() is harmless.
+      t->cancel();
+    }
+  });
+}
+
+void Worker::maintenance() {
+  registry_.drain_inbox();
+  std::uint32_t epoch = sched_.cancel_epoch_.load(std::memory_order_acquire);
+  if (epoch != seen_cancel_epoch_) {
+    seen_cancel_epoch_ = epoch;
+    cancel_registered_tasks();
+  }
+}
+
+void Worker::park() {
+  maintenance();
+  if (!lifo_.load(std::memory_order_relaxed) && deque_.empty() && yielded_.empty()) {
+    sched_.idle_.transition_to_parked(index_, searching_);
+    searching_ = false;
+    // seq_cst: the re-check below must not be reordered before the announcement
+    // above (Dekker pairing with push + fence + read in notify_parked()).
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    bool work = sched_.has_visible_work() || !registry_.inbox_empty() ||
+                sched_.stopping_.load(std::memory_order_acquire) ||
+                sched_.cancel_epoch_.load(std::memory_order_relaxed) != seen_cancel_epoch_;
+    if (!work) {
+      if (sched_.driver_.try_acquire()) {
+        parker_.park_on_driver(-1);
+        sched_.driver_.release();
+      } else {
+        parker_.park(-1);
+      }
+    }
+    // Woken by a notifier (who counted us as searching), or on our own.
+    if (!sched_.idle_.unpark_self(index_)) searching_ = true;
+  }
+}
+
+}  // namespace weft::detail

@@ -1,0 +1,61 @@
+// Helpers shared by weft's tests: a watchdog that turns a hang into a failure
+// with a message, and an environment-scaled iteration count for stress tests.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace weft::test {
+
+/// Aborts the process (failing the test) if it is still alive after `limit`.
+/// Only ever an upper bound against hangs: passing never depends on timing.
+class Watchdog {
+ public:
+  explicit Watchdog(std::chrono::seconds limit, std::string what = "test")
+      : what_(std::move(what)), thread_([this, limit] {
+          std::unique_lock<std::mutex> lock(m_);
+          if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
+            std::fprintf(stderr, "WATCHDOG: %s still running after %lld s: hang\n", what_.c_str(),
+                         static_cast<long long>(limit.count()));
+            std::abort();
+          }
+        }) {}
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::string what_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+/// Iterations for stress loops: `base` scaled by env WEFT_STRESS_SCALE (default
+/// 1; sanitizer runs use a smaller scale). Never below 1.
+inline long stress_iterations(long base) {
+  double scale = 1.0;
+  if (const char* s = std::getenv("WEFT_STRESS_SCALE")) scale = std::atof(s);
+  long n = static_cast<long>(static_cast<double>(base) * scale);
+  return n < 1 ? 1 : n;
+}
+
+/// Prints the iteration count a stress test ran (the guide asks every stress
+/// test to report it).
+inline void report_iterations(const char* name, long iterations) {
+  std::printf("[stress] %s: %ld iterations\n", name, iterations);
+}
+
+}  // namespace weft::test
