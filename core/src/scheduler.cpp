@@ -41,7 +41,10 @@ RunOptions resolved(RunOptions o) {
 }  // namespace
 
 Scheduler::Scheduler(Runtime* runtime, const RunOptions& options)
-    : runtime_(runtime), options_(resolved(options)), idle_(options_.workers) {
+    : runtime_(runtime),
+      options_(resolved(options)),
+      start_ns_(monotonic_ns()),
+      idle_(options_.workers) {
   workers_.reserve(options_.workers);
   for (unsigned i = 0; i < options_.workers; ++i)
     workers_.push_back(std::make_unique<Worker>(*this, i));
@@ -113,7 +116,8 @@ void Scheduler::release(TaskHeader* t, bool yielded) noexcept {
         s = t->state_.load(std::memory_order_acquire);
         std::uint32_t next;
         do {
-          next = (s & ~(H::kCancelPending | H::kRunning | H::kNotified)) | H::kScheduled;
+          next = (s & ~(H::kCancelPending | H::kRunning | H::kNotified)) | H::kScheduled |
+                 H::kCancelDelivering;
         } while (!t->state_.compare_exchange_weak(s, next, std::memory_order_acq_rel,
                                                   std::memory_order_acquire));
         if (Worker* w = local_worker(this))
@@ -161,8 +165,9 @@ void Scheduler::on_complete(TaskHeader* t) noexcept {
   std::uint32_t s = t->state_.load(std::memory_order_relaxed);
   std::uint32_t next;
   do {
-    next = (s & ~(H::kRunning | H::kNotified | H::kCancelPending | H::kScheduled)) | H::kComplete |
-           (cancelled ? H::kCancelledResult : 0u);
+    next = (s & ~(H::kRunning | H::kNotified | H::kCancelPending | H::kScheduled |
+                  H::kCancelDelivering)) |
+           H::kComplete | (cancelled ? H::kCancelledResult : 0u);
     // release: the result written by the body is visible to whoever sees kComplete.
   } while (!t->state_.compare_exchange_weak(s, next, std::memory_order_acq_rel,
                                             std::memory_order_relaxed));

@@ -14,7 +14,8 @@
 //   - a yield queue (the same deque used FIFO by everyone): tasks that yielded or
 //     used up their budget go to the back of the line there, never to the end
 //     the owner pops next;
-//   - a registry of its suspended tasks (task_registry.hpp) and, later, a timer wheel.
+//   - a registry of its suspended tasks (task_registry.hpp) and a hierarchical
+//     timer wheel (worker_timers.hpp) for the timers its tasks arm.
 // The runtime has one global inject queue (moodycamel::ConcurrentQueue) for tasks
 // spawned or woken from outside the workers and for deque overflow. Every
 // kMaintenanceInterval (61, as Go and Tokio) ticks a worker looks at the inject
@@ -45,6 +46,7 @@
 #include "weft/detail/driver.hpp"
 #include "weft/detail/task_header.hpp"
 #include "weft/runtime.hpp"
+#include "worker_timers.hpp"
 
 namespace weft::detail {
 
@@ -85,6 +87,7 @@ class Worker {
   unsigned index() const noexcept { return index_; }
   Parker& parker() noexcept { return parker_; }
   TaskRegistry& registry() noexcept { return registry_; }
+  WorkerTimers& timers() noexcept { return timers_; }
 
   // Live-task accounting for shutdown (written by the owner with release stores).
   std::atomic<std::uint64_t> spawned_{0};
@@ -109,6 +112,7 @@ class Worker {
   alignas(kCacheLine) std::atomic<TaskHeader*> lifo_{nullptr};
   Parker parker_;
   TaskRegistry registry_;
+  WorkerTimers timers_;
   std::uint32_t tick_ = 0;
   unsigned lifo_streak_ = 0;
   bool searching_ = false;
@@ -145,6 +149,8 @@ class Scheduler {
   const RunOptions& options() const noexcept { return options_; }
   unsigned num_workers() const noexcept { return static_cast<unsigned>(workers_.size()); }
   Driver& driver() noexcept { return driver_; }
+  /// Steady-clock time at which the runtime started (timer ticks count from here).
+  std::int64_t start_ns() const noexcept { return start_ns_; }
   Idle& idle() noexcept { return idle_; }
 
  private:
@@ -158,6 +164,7 @@ class Scheduler {
 
   Runtime* const runtime_;
   RunOptions options_;
+  const std::int64_t start_ns_;
   Driver driver_;
   Idle idle_;
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -27,13 +27,15 @@ bool TaskHeader::cancel() noexcept {
   std::uint32_t s = state_.load(std::memory_order_acquire);
   if (s & kComplete) return false;
   // Count first: the task may see the cancellation (and call uncancel()) as soon
-  // as the state word says so.
-  cancel_requests_.fetch_add(1, std::memory_order_relaxed);
+  // as the state word says so. A count that stays at or below zero means a
+  // timeout scope already withdrew this request (uncancel_owed): nothing to do.
+  if (cancel_requests_.fetch_add(1, std::memory_order_acq_rel) < 0) return true;
   for (;;) {
     if (s & kComplete) {
       cancel_requests_.fetch_sub(1, std::memory_order_relaxed);
       return false;
     }
+    if (s & kCancelDelivering) return true;  // folded into the one on its way
     if (s & (kRunning | kScheduled)) {
       // Someone owns it or it is about to run: its owner delivers the request
       // when it next lets go of a suspended task (Scheduler::release).
@@ -54,13 +56,19 @@ bool TaskHeader::cancel() noexcept {
 }
 
 std::uint32_t TaskHeader::uncancel() noexcept {
-  std::uint32_t n = cancel_requests_.load(std::memory_order_relaxed);
-  while (n > 0 && !cancel_requests_.compare_exchange_weak(n, n - 1, std::memory_order_relaxed)) {
+  std::int32_t n = cancel_requests_.load(std::memory_order_relaxed);
+  while (n > 0 && !cancel_requests_.compare_exchange_weak(n, n - 1, std::memory_order_acq_rel)) {
   }
-  if (n == 0) return 0;
+  if (n <= 0) return 0;
   // asyncio 3.13: when no request is left, an undelivered one is dropped too.
   if (n == 1) state_.fetch_and(~kCancelPending, std::memory_order_acq_rel);
-  return n - 1;
+  return static_cast<std::uint32_t>(n - 1);
+}
+
+std::int32_t TaskHeader::uncancel_owed() noexcept {
+  std::int32_t n = cancel_requests_.fetch_sub(1, std::memory_order_acq_rel) - 1;
+  if (n <= 0) state_.fetch_and(~kCancelPending, std::memory_order_acq_rel);
+  return n;
 }
 
 bool TaskHeader::add_listener(CompletionListener* l) noexcept {

@@ -6,7 +6,9 @@
 #include <exception>
 #include <string>
 
+#include "futex.hpp"
 #include "scheduler.hpp"
+#include "weft/detail/timeout_scope.hpp"
 #include "weft/errors.hpp"
 
 namespace weft::detail {
@@ -17,6 +19,7 @@ Worker::Worker(Scheduler& sched, unsigned index)
       deque_(kLocalQueueCapacity),
       yielded_(kLocalQueueCapacity),
       parker_(sched.driver()),
+      timers_(sched.start_ns()),
       rng_(0x9E3779B9u * (index + 1)) {}
 
 void Worker::start() {
@@ -163,6 +166,10 @@ void Worker::run_task(TaskHeader* t) {
     t->cancel();
     s = t->state_.load(std::memory_order_acquire);
   }
+  // The CancelledError on its way (if any) is delivered now; later requests count anew.
+  if (s & TaskHeader::kCancelDelivering)
+    s = t->state_.fetch_and(~TaskHeader::kCancelDelivering, std::memory_order_acq_rel) &
+        ~TaskHeader::kCancelDelivering;
   if (!t->has_flag(TaskHeader::kStarted)) {
     t->set_flag(TaskHeader::kStarted);
     if (s & TaskHeader::kCancelPending) {
@@ -191,6 +198,8 @@ void Worker::run_task(TaskHeader* t) {
     return;
   }
   if (!t->has_flag(TaskHeader::kRegistered)) registry_.insert(t, index_);
+  // Timeout scopes arm their timers only now that the task really waits.
+  if (t->info_.load(std::memory_order_relaxed)) arm_timeouts(t);
   sched_.release(t, c.yielded);
 }
 
@@ -222,6 +231,8 @@ void Worker::cancel_registered_tasks() {
 
 void Worker::maintenance() {
   registry_.drain_inbox();
+  timers_.drain_inbox();
+  if (!timers_.empty()) timers_.poll(monotonic_ns());
   std::uint32_t epoch = sched_.cancel_epoch_.load(std::memory_order_acquire);
   if (epoch != seen_cancel_epoch_) {
     seen_cancel_epoch_ = epoch;
@@ -237,19 +248,26 @@ void Worker::park() {
     // seq_cst: the re-check below must not be reordered before the announcement
     // above (Dekker pairing with push + fence + read in notify_parked()).
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    bool work = sched_.has_visible_work() || !registry_.inbox_empty() ||
+    bool work = sched_.has_visible_work() || !registry_.inbox_empty() || !timers_.inbox_empty() ||
                 sched_.stopping_.load(std::memory_order_acquire) ||
                 sched_.cancel_epoch_.load(std::memory_order_relaxed) != seen_cancel_epoch_;
     if (!work) {
-      if (sched_.driver_.try_acquire()) {
-        parker_.park_on_driver(-1);
-        sched_.driver_.release();
-      } else {
-        parker_.park(-1);
+      // Sleep until our earliest timer at the latest (never a periodic tick:
+      // an idle runtime without timers sleeps until something happens).
+      std::int64_t timeout = timers_.timeout_ns(monotonic_ns());
+      if (timeout != 0) {
+        if (sched_.driver_.try_acquire()) {
+          parker_.park_on_driver(timeout);
+          sched_.driver_.release();
+        } else {
+          parker_.park(timeout);
+        }
       }
     }
     // Woken by a notifier (who counted us as searching), or on our own.
     if (!sched_.idle_.unpark_self(index_)) searching_ = true;
+    timers_.drain_inbox();
+    if (!timers_.empty()) timers_.poll(monotonic_ns());
   }
 }
 

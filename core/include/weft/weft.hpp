@@ -4,5 +4,8 @@
 #include "weft/errors.hpp"
 #include "weft/join_handle.hpp"
 #include "weft/runtime.hpp"
+#include "weft/shield.hpp"
 #include "weft/task.hpp"
+#include "weft/this_task.hpp"
+#include "weft/time.hpp"
 #include "weft/yield.hpp"

@@ -80,6 +80,9 @@ class TaskHeader {
   static constexpr std::uint32_t kResultTaken = 1u << 6;      ///< a move-only result was moved out
   static constexpr std::uint32_t kDetachedTask = 1u << 7;     ///< JoinHandle::detach() was called
   static constexpr std::uint32_t kResultSeen = 1u << 8;       ///< someone looked at the outcome
+  /// Withdrawn by a cancellation and queued: its co_await throws CancelledError
+  /// when it runs. Further cancel()s until then are folded into that one (asyncio).
+  static constexpr std::uint32_t kCancelDelivering = 1u << 9;
 
   // --- flags_ bits (owner-only) ---
   static constexpr std::uint16_t kRoot = 1u << 0;               ///< a spawned task's root frame
@@ -106,10 +109,16 @@ class TaskHeader {
 
   /// Number of cancel() requests not yet withdrawn by uncancel() (asyncio's cancelling()).
   std::uint32_t cancelling() const noexcept {
-    return cancel_requests_.load(std::memory_order_relaxed);
+    std::int32_t n = cancel_requests_.load(std::memory_order_relaxed);
+    return n > 0 ? static_cast<std::uint32_t>(n) : 0u;
   }
-  /// asyncio's uncancel(): one request fewer; at zero, an undelivered request is dropped.
+  /// asyncio's uncancel(): one request fewer (never below zero); at zero, an
+  /// undelivered request is dropped.
   std::uint32_t uncancel() noexcept;
+  /// uncancel() for a request that was decided but may not have been made yet
+  /// (a timeout scope whose timer fired on another thread while the scope ended):
+  /// the count may dip below zero, and the late cancel() then only restores it.
+  std::int32_t uncancel_owed() noexcept;
 
   // ---- completion listeners (any thread) ----
 
@@ -133,7 +142,7 @@ class TaskHeader {
 
   std::atomic<std::uint32_t> state_{0};
   std::atomic<std::uint32_t> refs_{0};
-  std::atomic<std::uint32_t> cancel_requests_{0};
+  std::atomic<std::int32_t> cancel_requests_{0};
   std::uint16_t flags_ = 0;
   /// Index of the worker whose registry holds this task (valid with kRegistered).
   std::uint16_t home_ = 0;

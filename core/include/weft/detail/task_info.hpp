@@ -10,9 +10,13 @@
 
 namespace weft::detail {
 
+struct TimeoutScope;
+
 struct TaskInfo {
   std::uint64_t id = 0;
   std::string name;
+  /// Innermost active timeout scope of the task (owner-only); see timeout_scope.hpp.
+  TimeoutScope* timeouts = nullptr;
 };
 
 /// The task's info, created on first call (thread-safe; lock-free).

@@ -1,0 +1,23 @@
+// weft::this_task: the running task's own view of itself (asyncio's
+// current_task() and its cancellation counters).
+//
+// Every function must be called from inside a weft task (RuntimeError otherwise).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace weft::this_task {
+
+/// Id of the running task (unique in the process).
+std::uint64_t id();
+/// Name of the running task ("Task-<id>" unless spawned with a name).
+std::string_view name();
+/// Requests the running task's own cancellation: delivered at its next suspension.
+void cancel();
+/// Pending cancellation requests (asyncio Task.cancelling()).
+std::uint32_t cancelling();
+/// Withdraws one request (asyncio Task.uncancel()); returns the number left.
+std::uint32_t uncancel();
+
+}  // namespace weft::this_task
