@@ -3,6 +3,11 @@
 # arrive, weft::sync and weft::io).
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
+if(TARGET weft_io)
+  set(WEFT_HAVE_IO ON)
+else()
+  set(WEFT_HAVE_IO OFF)
+endif()
 
 get_property(_weft_targets GLOBAL PROPERTY WEFT_INSTALL_TARGETS)
 install(TARGETS weft_build_flags ${_weft_targets} EXPORT weftTargets

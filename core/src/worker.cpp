@@ -233,6 +233,13 @@ void Worker::maintenance() {
   registry_.drain_inbox();
   timers_.drain_inbox();
   if (!timers_.empty()) timers_.poll(monotonic_ns());
+  // Busy workers look at I/O readiness too, or a runtime whose workers never
+  // park would never see it (61 ticks, as Tokio's event_interval).
+  Driver& driver = sched_.driver_;
+  if (driver.has_sources() && driver.try_acquire()) {
+    driver.turn(0);
+    driver.release();
+  }
   std::uint32_t epoch = sched_.cancel_epoch_.load(std::memory_order_acquire);
   if (epoch != seen_cancel_epoch_) {
     seen_cancel_epoch_ = epoch;

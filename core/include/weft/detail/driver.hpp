@@ -51,12 +51,19 @@ class Driver {
   /// arrived after it looked from one it already consumed.
   std::uint64_t tick() const noexcept { return tick_.load(std::memory_order_acquire); }
 
+  /// Registered I/O sources (maintained by weft::io). While it is zero, busy
+  /// workers skip the periodic non-blocking poll (an epoll_wait syscall).
+  void add_source() noexcept { sources_.fetch_add(1, std::memory_order_relaxed); }
+  void remove_source() noexcept { sources_.fetch_sub(1, std::memory_order_relaxed); }
+  bool has_sources() const noexcept { return sources_.load(std::memory_order_relaxed) > 0; }
+
  private:
   int epoll_fd_ = -1;
   int event_fd_ = -1;
   std::atomic<bool> held_{false};
   std::atomic<bool> woken_{false};
   std::atomic<std::uint64_t> tick_{0};
+  std::atomic<std::int64_t> sources_{0};
   Dispatch dispatch_ = nullptr;
   void* dispatch_context_ = nullptr;
 };

@@ -1,0 +1,131 @@
+// W1 spawn_many, W2 yield_many, W4 chained_spawn, W5 fib.
+#include <atomic>
+#include <chrono>
+#include <vector>
+
+#include "weft/weft.hpp"
+#include "workload.hpp"
+
+namespace weft::wl {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// W1: from inside the runtime spawn N tasks that each bump a counter; wait for all.
+Result spawn_many(const Context& ctx) {
+  const long n = ctx.scaled(1'000'000);
+  std::atomic<long> counter{0};
+  auto body = [&]() -> Task<double> {
+    auto bump = [](std::atomic<long>& c) -> Task<void> {
+      c.fetch_add(1, std::memory_order_relaxed);
+      co_return;
+    };
+    std::vector<JoinHandle<void>> handles;
+    handles.reserve(static_cast<std::size_t>(n));
+    auto t0 = Clock::now();
+    for (long i = 0; i < n; ++i)
+      handles.push_back(spawn(bump(counter)));
+    for (auto& h : handles)
+      co_await h;
+    co_return since(t0);
+  };
+  Result r;
+  r.seconds = run(body(), {.workers = ctx.threads});
+  r.ops = n;
+  r.ok = counter.load() == n;
+  return r;
+}
+
+// W2: 1,000 tasks each yield 1,000 times.
+Result yield_many(const Context& ctx) {
+  const long tasks = 1000;
+  const long yields = ctx.scaled(1000);
+  std::atomic<long> done{0};
+  auto body = [&]() -> Task<double> {
+    auto yielder = [](long k, std::atomic<long>& d) -> Task<void> {
+      for (long i = 0; i < k; ++i)
+        co_await yield();
+      d.fetch_add(1, std::memory_order_relaxed);
+    };
+    std::vector<JoinHandle<void>> handles;
+    auto t0 = Clock::now();
+    for (long i = 0; i < tasks; ++i)
+      handles.push_back(spawn(yielder(yields, done)));
+    for (auto& h : handles)
+      co_await h;
+    co_return since(t0);
+  };
+  Result r;
+  r.seconds = run(body(), {.workers = ctx.threads});
+  r.ops = tasks * yields;
+  r.ok = done.load() == tasks;
+  return r;
+}
+
+// W4: each task spawns the next and exits; the last one signals completion.
+Task<void> chain_link(long remaining, std::atomic<long>* count, std::atomic<bool>* finished) {
+  count->fetch_add(1, std::memory_order_relaxed);
+  if (remaining == 0) {
+    finished->store(true, std::memory_order_release);
+    finished->notify_all();
+    co_return;
+  }
+  spawn(chain_link(remaining - 1, count, finished)).detach();
+}
+
+Result chained_spawn(const Context& ctx) {
+  const long depth = ctx.scaled(1'000'000);
+  std::atomic<long> count{0};
+  std::atomic<bool> finished{false};
+  Runtime rt({.workers = ctx.threads});
+  Clock::time_point t0;
+  auto body = [&]() -> Task<void> {
+    t0 = Clock::now();  // the chain starts inside the runtime
+    spawn(chain_link(depth - 1, &count, &finished)).detach();
+    co_return;
+  };
+  rt.block_on(body());
+  finished.wait(false, std::memory_order_acquire);  // the last link notifies
+  Result r;
+  r.seconds = since(t0);
+  r.ops = depth;
+  r.ok = count.load() == depth;
+  return r;
+}
+
+// W5: fork-join fib(30), no cutoff: fib(n) = spawn(fib(n-1)) + fib(n-2).
+Task<long> fib(int n, std::atomic<long>* spawns) {
+  if (n < 2) co_return n;
+  spawns->fetch_add(1, std::memory_order_relaxed);
+  JoinHandle<long> child = spawn(fib(n - 1, spawns));
+  long b = co_await fib(n - 2, spawns);
+  long a = co_await child;
+  co_return a + b;
+}
+
+Result fib_wl(const Context& ctx) {
+  int n = ctx.scale >= 1.0 ? 30 : 25;
+  std::atomic<long> spawns{0};
+  auto body = [&]() -> Task<std::pair<double, long>> {
+    auto t0 = Clock::now();
+    long v = co_await fib(n, &spawns);
+    co_return std::pair<double, long>{since(t0), v};
+  };
+  auto [seconds, value] = run(body(), {.workers = ctx.threads});
+  Result r;
+  r.seconds = seconds;
+  r.ops = spawns.load();
+  r.ok = (n == 30 ? value == 832040 : value == 75025) && r.ops == (n == 30 ? 1'346'268 : 121'392);
+  return r;
+}
+
+WEFT_WORKLOAD("W1", "spawn_many", spawn_many);
+WEFT_WORKLOAD("W2", "yield_many", yield_many);
+WEFT_WORKLOAD("W4", "chained_spawn", chained_spawn);
+WEFT_WORKLOAD("W5", "fib", fib_wl);
+
+}  // namespace
+}  // namespace weft::wl
