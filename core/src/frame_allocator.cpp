@@ -1,6 +1,8 @@
 // Slow paths of the per-thread frame cache (see detail/frame_allocator.hpp).
 #include "weft/detail/frame_allocator.hpp"
 
+#include <tbb/scalable_allocator.h>
+
 #include <new>
 
 namespace weft::detail {
@@ -19,7 +21,7 @@ struct FrameCacheReaper {
     for (std::size_t k = 0; k < kFrameClasses; ++k) {
       while (FreeBlock* b = c.head[k]) {
         c.head[k] = b->next;
-        ::operator delete(static_cast<void*>(b));
+        scalable_free(b);
       }
       c.count[k] = 0;
     }

@@ -31,6 +31,10 @@ class InjectQueue {
     return t;
   }
   bool empty() const noexcept { return len_.load(std::memory_order_acquire) <= 0; }
+  std::size_t size() const noexcept {
+    std::int64_t n = len_.load(std::memory_order_relaxed);
+    return n > 0 ? static_cast<std::size_t>(n) : 0;
+  }
 
  private:
   moodycamel::ConcurrentQueue<TaskHeader*> queue_;

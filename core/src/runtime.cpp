@@ -25,6 +25,8 @@ void Runtime::shutdown() {
   sched_->shutdown();
 }
 
+detail::Driver& Runtime::driver() noexcept { return sched_->driver(); }
+
 unsigned Runtime::workers() const noexcept {
   return sched_->num_workers();
 }
@@ -63,6 +65,7 @@ detail::TaskHeader* Runtime::adopt(detail::TaskHeader* p, std::coroutine_handle<
   p->refs_.store(2, std::memory_order_relaxed);
   p->state_.store(H::kScheduled, std::memory_order_relaxed);
   if (!name.empty()) detail::set_task_name(p, name);
+  if (sched_->debug()) sched_->debug_track(p);
   sched_->schedule_new(p);
   return p;
 }

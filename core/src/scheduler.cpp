@@ -40,11 +40,19 @@ RunOptions resolved(RunOptions o) {
 
 }  // namespace
 
+Executor& default_executor() {
+  Scheduler* s = tls_context.sched;
+  if (!s) throw RuntimeError("weft::to_thread: must be awaited inside a weft task");
+  return s->blocking_pool();
+}
+
 Scheduler::Scheduler(Runtime* runtime, const RunOptions& options)
     : runtime_(runtime),
       options_(resolved(options)),
       start_ns_(monotonic_ns()),
+      blocking_pool_(options_.blocking_threads_max, options_.blocking_keep_alive),
       idle_(options_.workers) {
+  if (options_.debug) debug_register(this);
   workers_.reserve(options_.workers);
   for (unsigned i = 0; i < options_.workers; ++i)
     workers_.push_back(std::make_unique<Worker>(*this, i));
@@ -153,6 +161,7 @@ void Scheduler::release(TaskHeader* t, bool yielded) noexcept {
 
 void Scheduler::on_complete(TaskHeader* t) noexcept {
   using H = TaskHeader;
+  if (t->has_flag(H::kDebugTask)) debug_untrack(t);
   bool cancelled = false;
   if (t->error_) {
     try {
@@ -200,6 +209,18 @@ bool Scheduler::has_visible_work() const noexcept {
       return true;
   }
   return false;
+}
+
+RuntimeMetrics Scheduler::metrics() const {
+  RuntimeMetrics m;
+  for (auto& w : workers_) m.workers.push_back(w->metrics());
+  m.inject_queue_depth = inject_.size();
+  m.live_tasks = live_tasks();
+  BlockingPoolStats b = blocking_pool_.stats();
+  m.blocking_threads = b.threads;
+  m.blocking_idle_threads = b.idle;
+  m.blocking_queue_depth = b.queued;
+  return m;
 }
 
 std::uint64_t Scheduler::live_tasks() const noexcept {
@@ -277,6 +298,7 @@ void Scheduler::shutdown() {
   for (auto& w : workers_)
     w->join();
   accepting_.store(false, std::memory_order_release);
+  if (options_.debug) debug_unregister(this);
   // 3. Whatever is left refused to finish, or was never reached.
   if (live_tasks() != 0) report_unfinished();
   destroy_leftovers();

@@ -35,9 +35,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
+#include "blocking_pool.hpp"
 #include "idle.hpp"
 #include "inject_queue.hpp"
 #include "parker.hpp"
@@ -93,6 +96,15 @@ class Worker {
   std::atomic<std::uint64_t> spawned_{0};
   std::atomic<std::uint64_t> completed_{0};
 
+  // Metrics (metrics.hpp): owner-written with plain relaxed stores, read by anyone.
+  std::atomic<std::uint64_t> polls_{0};
+  std::atomic<std::uint64_t> steals_{0};
+  std::atomic<std::uint64_t> steal_ops_{0};
+  std::atomic<std::uint64_t> parks_{0};
+  std::atomic<std::uint64_t> overflows_{0};
+  std::atomic<std::uint64_t> inline_joins_{0};
+  WorkerMetrics metrics() const noexcept;
+
  private:
   friend class Scheduler;
   void run();
@@ -143,12 +155,23 @@ class Scheduler {
   void release(TaskHeader* t, bool yielded) noexcept;
 
   void shutdown();
+  RuntimeMetrics metrics() const;
+
+  // ---- debug mode (debug.hpp) ----
+  bool debug() const noexcept { return options_.debug; }
+  void debug_track(TaskHeader* t);    ///< at spawn
+  void debug_untrack(TaskHeader* t);  ///< at completion
+  std::vector<TaskSnapshot> snapshot() const;
+  /// After each run of a debug task: slow-task warning, waiting_on bookkeeping.
+  void debug_after_run(TaskHeader* t, std::int64_t ran_ns, bool finished);
+
   bool accepting() const noexcept { return accepting_.load(std::memory_order_acquire); }
 
   Runtime* runtime() const noexcept { return runtime_; }
   const RunOptions& options() const noexcept { return options_; }
   unsigned num_workers() const noexcept { return static_cast<unsigned>(workers_.size()); }
   Driver& driver() noexcept { return driver_; }
+  BlockingPool& blocking_pool() noexcept { return blocking_pool_; }
   /// Steady-clock time at which the runtime started (timer ticks count from here).
   std::int64_t start_ns() const noexcept { return start_ns_; }
   Idle& idle() noexcept { return idle_; }
@@ -166,6 +189,7 @@ class Scheduler {
   RunOptions options_;
   const std::int64_t start_ns_;
   Driver driver_;
+  BlockingPool blocking_pool_;
   Idle idle_;
   std::vector<std::unique_ptr<Worker>> workers_;
   InjectQueue inject_;
@@ -176,7 +200,20 @@ class Scheduler {
   std::atomic<bool> shut_down_{false};
   /// Bumped to ask every worker to cancel the tasks it knows of (shutdown).
   std::atomic<std::uint32_t> cancel_epoch_{0};
+  /// Debug mode only: every live task, for all_tasks() (a mutex is acceptable
+  /// here: debug mode trades speed for visibility, and no fast path takes it).
+  mutable std::mutex debug_mutex_;
+  std::unordered_set<TaskHeader*> debug_tasks_;
 };
+
+/// Debug mode: the runtimes whose tasks SIGUSR1 dumps.
+void debug_register(Scheduler* s);
+void debug_unregister(Scheduler* s);
+
+/// Adds one to a counter only its owner writes (no read-modify-write needed).
+inline void bump(std::atomic<std::uint64_t>& c) noexcept {
+  c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
 
 /// Worker of the calling thread if it belongs to `s`, else null.
 inline Worker* local_worker(Scheduler* s) noexcept {

@@ -7,6 +7,8 @@
 
 namespace weft::detail {
 
+void report_unretrieved(TaskHeader* t) noexcept;  // debug.cpp
+
 void TaskHeader::wake() noexcept {
   std::uint32_t s = state_.load(std::memory_order_relaxed);
   for (;;) {
@@ -86,6 +88,7 @@ bool TaskHeader::add_listener(CompletionListener* l) noexcept {
 void TaskHeader::release_ref() noexcept {
   // acq_rel: the last owner sees every other owner's writes before destroying.
   if (refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  if (has_flag(kDebugTask)) report_unretrieved(this);
   free_task_info(this);
   root_.destroy();
 }

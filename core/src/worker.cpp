@@ -65,7 +65,10 @@ void Worker::run() {
 }
 
 void Worker::push_local(TaskHeader* t) noexcept {
-  if (!deque_.push(t)) sched_.inject_.push(t);  // full: overflow to the global queue
+  if (!deque_.push(t)) {  // full: overflow to the global queue
+    sched_.inject_.push(t);
+    bump(overflows_);
+  }
   sched_.notify_parked();
 }
 
@@ -76,7 +79,10 @@ void Worker::push_lifo(TaskHeader* t) noexcept {
 }
 
 void Worker::push_yielded(TaskHeader* t) noexcept {
-  if (!yielded_.push(t)) sched_.inject_.push(t);
+  if (!yielded_.push(t)) {
+    sched_.inject_.push(t);
+    bump(overflows_);
+  }
   sched_.notify_parked();
 }
 
@@ -114,14 +120,18 @@ TaskHeader* Worker::steal_from(Worker& victim) noexcept {
   std::size_t want = victim.deque_.size() / 2;
   std::size_t room = deque_.capacity() - deque_.size();
   if (want > room) want = room;
+  std::uint64_t taken = 1;
   for (std::size_t i = 0; i < want; ++i) {
     TaskHeader* t = victim.deque_.steal();
     if (!t) break;
+    ++taken;
     if (!deque_.push(t)) {
       sched_.inject_.push(t);
       break;
     }
   }
+  steals_.store(steals_.load(std::memory_order_relaxed) + taken, std::memory_order_relaxed);
+  bump(steal_ops_);
   return first;
 }
 
@@ -185,6 +195,9 @@ void Worker::run_task(TaskHeader* t) {
   c.finished = false;
   c.yielded = false;
   t->suspended_on_ = nullptr;
+  bump(polls_);
+  const bool debug = t->has_flag(TaskHeader::kDebugTask);
+  const std::int64_t started_ns = debug ? monotonic_ns() : 0;
   // The trampoline: frames of this task hand control to each other through c.next.
   std::coroutine_handle<> h = t->resume_point_;
   do {
@@ -193,6 +206,7 @@ void Worker::run_task(TaskHeader* t) {
     h = c.next;
   } while (h);
   c.current = nullptr;
+  if (debug) sched_.debug_after_run(t, monotonic_ns() - started_ns, c.finished);
   if (c.finished) {
     sched_.on_complete(t);
     return;
@@ -211,6 +225,7 @@ bool Worker::try_run_inline(TaskHeader* child) {
     return false;
   }
   // We popped it, so we own its queue entry: run it as if the loop had found it.
+  bump(inline_joins_);
   ThreadContext& c = tls_context;
   const ThreadContext saved = c;
   ++inline_depth_;
@@ -218,6 +233,18 @@ bool Worker::try_run_inline(TaskHeader* child) {
   --inline_depth_;
   c = saved;
   return true;
+}
+
+WorkerMetrics Worker::metrics() const noexcept {
+  WorkerMetrics m;
+  m.polls = polls_.load(std::memory_order_relaxed);
+  m.steals = steals_.load(std::memory_order_relaxed);
+  m.steal_operations = steal_ops_.load(std::memory_order_relaxed);
+  m.parks = parks_.load(std::memory_order_relaxed);
+  m.overflows = overflows_.load(std::memory_order_relaxed);
+  m.inline_joins = inline_joins_.load(std::memory_order_relaxed);
+  m.local_queue_depth = deque_.size() + yielded_.size();
+  return m;
 }
 
 void Worker::cancel_registered_tasks() {
@@ -255,6 +282,7 @@ void Worker::park() {
     // seq_cst: the re-check below must not be reordered before the announcement
     // above (Dekker pairing with push + fence + read in notify_parked()).
     std::atomic_thread_fence(std::memory_order_seq_cst);
+    bump(parks_);
     bool work = sched_.has_visible_work() || !registry_.inbox_empty() || !timers_.inbox_empty() ||
                 sched_.stopping_.load(std::memory_order_acquire) ||
                 sched_.cancel_epoch_.load(std::memory_order_relaxed) != seen_cancel_epoch_;

@@ -23,16 +23,20 @@
 
 #include <chrono>
 #include <cstdint>
+#include <iosfwd>
 #include <memory>
 #include <string_view>
 
+#include "weft/debug.hpp"
 #include "weft/join_handle.hpp"
+#include "weft/metrics.hpp"
 #include "weft/task.hpp"
 
 namespace weft {
 
 namespace detail {
 class Scheduler;
+class Driver;
 void block_until_complete(TaskHeader* task);
 }  // namespace detail
 
@@ -41,8 +45,15 @@ struct RunOptions {
   unsigned workers = 0;
   /// asyncio's debug mode; also switched on by the environment variable WEFT_DEBUG=1.
   bool debug = false;
-  /// How long shutdown waits for cancelled tasks to finish their cleanup.
+  /// How long shutdown waits for cancelled tasks to finish their cleanup (and
+  /// then for blocking jobs still running).
   std::chrono::milliseconds shutdown_timeout{10'000};
+  /// Most threads the default blocking pool (to_thread) may run at once.
+  std::size_t blocking_threads_max = 512;
+  /// A blocking-pool thread idle this long exits.
+  std::chrono::milliseconds blocking_keep_alive{10'000};
+  /// Debug mode: warn about tasks that run longer than this without suspending.
+  std::chrono::milliseconds slow_task_threshold{100};
 };
 
 class Runtime {
@@ -84,7 +95,16 @@ class Runtime {
 
   unsigned workers() const noexcept;
   const RunOptions& options() const noexcept;
+
+  /// Counters and depths, readable at any time from any thread (metrics.hpp).
+  RuntimeMetrics metrics() const;
+  /// The live tasks (debug mode only; InvalidStateError otherwise).
+  std::vector<TaskSnapshot> all_tasks() const;
+  /// Prints all_tasks() as a table (debug mode only).
+  void dump(std::ostream& out) const;
   detail::Scheduler& scheduler() noexcept { return *sched_; }
+  /// The runtime's epoll driver (for weft::io's reactor).
+  detail::Driver& driver() noexcept;
 
  private:
   static void check_not_on_worker();

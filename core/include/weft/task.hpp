@@ -32,6 +32,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "weft/detail/debug_hooks.hpp"
 #include "weft/detail/frame_allocator.hpp"
 #include "weft/detail/task_header.hpp"
 #include "weft/detail/thread_context.hpp"
@@ -172,7 +173,11 @@ class [[nodiscard]] Task {
   friend class detail::Promise<T>;
   explicit Task(std::coroutine_handle<promise_type> h) noexcept : h_(h) {}
   void destroy() noexcept {
-    if (h_) std::exchange(h_, {}).destroy();
+    if (!h_) return;
+    if (detail::debug_reports_enabled() &&
+        !h_.promise().has_flag(detail::TaskHeader::kAwaited | detail::TaskHeader::kRoot))
+      detail::report_never_awaited(h_.address());
+    std::exchange(h_, {}).destroy();
   }
 
   std::coroutine_handle<promise_type> h_;

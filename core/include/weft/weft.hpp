@@ -1,7 +1,10 @@
 // Everything in weft::core, in one include.
 #pragma once
 
+#include "weft/blocking.hpp"
+#include "weft/debug.hpp"
 #include "weft/errors.hpp"
+#include "weft/metrics.hpp"
 #include "weft/join_handle.hpp"
 #include "weft/runtime.hpp"
 #include "weft/shield.hpp"

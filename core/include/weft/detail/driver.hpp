@@ -41,12 +41,16 @@ class Driver {
   void wake() noexcept;
 
   int epoll_fd() const noexcept { return epoll_fd_; }
-  /// Installs the I/O dispatch function (weft::io's reactor). Call before any
-  /// fd is registered; not synchronised with a concurrent turn().
-  void set_dispatch(Dispatch fn, void* context) noexcept {
-    dispatch_ = fn;
-    dispatch_context_ = context;
-  }
+
+  /// Attaches the I/O layer (weft::io's reactor) to this driver, once per
+  /// runtime: `dispatch(context, events, n)` receives every ready event that is
+  /// not the driver's own wake-up, and `destroy(context)` runs when the runtime
+  /// is destroyed (after its workers stopped). Returns false, and installs
+  /// nothing, if an extension is already installed (then use extension()).
+  /// Thread-safe; lock-free.
+  bool install_extension(Dispatch dispatch, void* context, void (*destroy)(void*)) noexcept;
+  /// The installed extension's context, or null. Any thread.
+  void* extension() const noexcept { return extension_.load(std::memory_order_acquire); }
   /// Incremented by every turn(): lets the reactor tell a readiness edge that
   /// arrived after it looked from one it already consumed.
   std::uint64_t tick() const noexcept { return tick_.load(std::memory_order_acquire); }
@@ -64,8 +68,9 @@ class Driver {
   std::atomic<bool> woken_{false};
   std::atomic<std::uint64_t> tick_{0};
   std::atomic<std::int64_t> sources_{0};
-  Dispatch dispatch_ = nullptr;
-  void* dispatch_context_ = nullptr;
+  std::atomic<void*> extension_{nullptr};
+  std::atomic<Dispatch> dispatch_{nullptr};
+  void (*destroy_extension_)(void*) = nullptr;
 };
 
 }  // namespace weft::detail

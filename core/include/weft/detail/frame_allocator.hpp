@@ -2,18 +2,22 @@
 // front of the global heap.
 //
 // Every weft::Task frame (and so every spawned task, whose header lives in its
-// root frame) comes from here. A frame freed on another thread than the one that
-// allocated it simply joins the freeing thread's cache: blocks are ordinary heap
-// blocks, so any thread may return them to the heap. Each cache keeps at most
-// kMaxCachedBytes per size class and gives the excess back to the heap, so a
-// producer/consumer pattern cannot make one thread hoard memory.
+// root frame) comes from here, and timer entries too. A block freed on another
+// thread than the one that allocated it simply joins the freeing thread's
+// cache. Behind the caches is oneTBB's scalable_malloc: each cache keeps at most
+// kMaxCachedBytes per size class and gives the excess back to it, so a
+// producer/consumer pattern cannot make one thread hoard memory, and blocks
+// that travel between threads cost what scalable_malloc charges for them.
 //
-// Chosen over oneTBB's scalable_malloc and plain operator new by
-// bench/micro_frame_alloc.cpp (see bench/RESULTS.md for the figures).
+// Chosen by bench/micro/micro_frame_alloc.cpp (figures in bench/RESULTS.md):
+// the cache alone is ~8x faster than scalable_malloc on a fork-join burst and
+// ~15x faster than operator new; scalable_malloc is ~5x faster than the global
+// heap when blocks are freed on another thread, so it backs the cache.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 
 namespace weft::detail {
 
@@ -47,6 +51,13 @@ inline std::size_t frame_class(std::size_t size) noexcept {
   return (size + kFrameGranule - 1) / kFrameGranule - 1;
 }
 
+#if defined(WEFT_ASAN) || defined(WEFT_TSAN)
+// Sanitizer builds: every frame is a plain heap block, so AddressSanitizer sees
+// a use of a freed frame and ThreadSanitizer sees reuse races, which a cache
+// (or a custom allocator) would hide.
+inline void* allocate_frame(std::size_t size) { return ::operator new(size); }
+inline void deallocate_frame(void* p, std::size_t size) noexcept { ::operator delete(p, size); }
+#else
 /// O(1), no atomics on the fast path.
 inline void* allocate_frame(std::size_t size) {
   if (size <= kMaxCachedFrame) {
@@ -76,5 +87,6 @@ inline void deallocate_frame(void* p, std::size_t size) noexcept {
   }
   deallocate_frame_slow(p, size);
 }
+#endif
 
 }  // namespace weft::detail

@@ -90,6 +90,7 @@ class TaskHeader {
   static constexpr std::uint16_t kAwaited = 1u << 2;            ///< nested Task: already awaited
   static constexpr std::uint16_t kRegistered = 1u << 3;         ///< in its worker's task registry
   static constexpr std::uint16_t kShutdownCancelled = 1u << 4;  ///< cancelled by runtime shutdown
+  static constexpr std::uint16_t kDebugTask = 1u << 5;  ///< spawned on a runtime in debug mode
 
   TaskHeader() noexcept = default;
   TaskHeader(const TaskHeader&) = delete;

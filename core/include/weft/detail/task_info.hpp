@@ -2,6 +2,7 @@
 // first use so that an anonymous task that nobody asks about costs nothing.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -17,6 +18,8 @@ struct TaskInfo {
   std::string name;
   /// Innermost active timeout scope of the task (owner-only); see timeout_scope.hpp.
   TimeoutScope* timeouts = nullptr;
+  /// Debug mode: what the task waits on while suspended (for all_tasks()).
+  std::atomic<const char*> waiting_on{nullptr};
 };
 
 /// The task's info, created on first call (thread-safe; lock-free).

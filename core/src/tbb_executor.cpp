@@ -1,0 +1,52 @@
+// TbbArenaExecutor: runs BlockingJobs inside a oneTBB task_arena so that TBB
+// parallel algorithms in the callable use the arena's threads.
+#include <tbb/task_arena.h>
+
+#include <atomic>
+
+#include "futex.hpp"
+#include "weft/blocking.hpp"
+
+namespace weft {
+
+struct TbbArenaExecutor::State {
+  explicit State(int n) : arena(n) {}
+  tbb::task_arena arena;
+  std::atomic<std::uint32_t> in_flight{0};
+  std::atomic<bool> closed{false};
+};
+
+TbbArenaExecutor::TbbArenaExecutor(int concurrency) {
+  if (concurrency < 1)
+    throw std::invalid_argument("weft::TbbArenaExecutor: concurrency must be at least 1");
+  state_ = std::make_unique<State>(concurrency);
+}
+
+TbbArenaExecutor::~TbbArenaExecutor() {
+  state_->closed.store(true, std::memory_order_release);
+  wait();
+}
+
+void TbbArenaExecutor::submit(detail::BlockingJob* job) {
+  State* s = state_.get();
+  if (s->closed.load(std::memory_order_acquire))
+    throw RuntimeError("weft::TbbArenaExecutor: cannot schedule new work after shutdown");
+  s->in_flight.fetch_add(1, std::memory_order_relaxed);
+  // enqueue, not execute: never block the submitting weft worker on the arena.
+  s->arena.enqueue([s, job] {
+    job->execute();
+    // acq_rel: wait() that sees zero also sees everything the job did.
+    if (s->in_flight.fetch_sub(1, std::memory_order_acq_rel) == 1)
+      detail::futex_wake(&s->in_flight, 1 << 30);
+  });
+}
+
+void TbbArenaExecutor::wait() {
+  State* s = state_.get();
+  for (std::uint32_t n; (n = s->in_flight.load(std::memory_order_acquire)) != 0;)
+    detail::futex_wait(&s->in_flight, n, -1);
+}
+
+int TbbArenaExecutor::concurrency() const noexcept { return state_->arena.max_concurrency(); }
+
+}  // namespace weft
