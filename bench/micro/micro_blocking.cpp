@@ -12,10 +12,12 @@ void BM_ToThreadRoundTrip(benchmark::State& state) {
   weft::Runtime rt({.workers = 2});
   auto batch = []() -> weft::Task<int> {
     int sum = 0;
-    for (int i = 0; i < 100; ++i) sum += co_await weft::to_thread([i] { return i; });
+    for (int i = 0; i < 100; ++i)
+      sum += co_await weft::to_thread([i] { return i; });
     co_return sum;
   };
-  for (auto _ : state) benchmark::DoNotOptimize(rt.block_on(batch()));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(rt.block_on(batch()));
   state.SetItemsProcessed(state.iterations() * 100);
 }
 BENCHMARK(BM_ToThreadRoundTrip)->UseRealTime();
@@ -23,7 +25,8 @@ BENCHMARK(BM_ToThreadRoundTrip)->UseRealTime();
 void BM_StdAsyncRoundTrip(benchmark::State& state) {
   for (auto _ : state) {
     int sum = 0;
-    for (int i = 0; i < 100; ++i) sum += std::async(std::launch::async, [i] { return i; }).get();
+    for (int i = 0; i < 100; ++i)
+      sum += std::async(std::launch::async, [i] { return i; }).get();
     benchmark::DoNotOptimize(sum);
   }
   state.SetItemsProcessed(state.iterations() * 100);

@@ -33,9 +33,11 @@ template <class A>
 void BM_Burst(benchmark::State& state) {
   void* ptrs[64];
   for (auto _ : state) {
-    for (auto& p : ptrs) p = A::alloc(kFrame);
+    for (auto& p : ptrs)
+      p = A::alloc(kFrame);
     benchmark::ClobberMemory();
-    for (int i = 63; i >= 0; --i) A::free(ptrs[i], kFrame);
+    for (int i = 63; i >= 0; --i)
+      A::free(ptrs[i], kFrame);
   }
   state.SetItemsProcessed(state.iterations() * 64);
 }

@@ -23,7 +23,9 @@ weft::Task<int> fib(int n) {
   co_return a + b;
 }
 
-weft::Task<void> noop() { co_return; }
+weft::Task<void> noop() {
+  co_return;
+}
 
 int tbb_fib(int n) {
   if (n < 2) return n;
@@ -38,10 +40,13 @@ int tbb_fib(int n) {
 // The benchmark loop runs inside one weft task, so a block_on round trip
 // (two thread wake-ups) is not part of each iteration.
 weft::Task<void> run_loop(benchmark::State* state, weft::Task<void> (*body)()) {
-  for (auto _ : *state) co_await body();
+  for (auto _ : *state)
+    co_await body();
 }
 
-weft::Task<void> fib25() { benchmark::DoNotOptimize(co_await fib(25)); }
+weft::Task<void> fib25() {
+  benchmark::DoNotOptimize(co_await fib(25));
+}
 
 void BM_WeftFib25(benchmark::State& state) {
   weft::Runtime rt({.workers = kThreads, .debug = state.range(0) != 0});
@@ -53,7 +58,8 @@ BENCHMARK(BM_WeftFib25)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealT
 
 void BM_TbbFib25(benchmark::State& state) {
   tbb::task_arena arena(kThreads);
-  for (auto _ : state) arena.execute([] { benchmark::DoNotOptimize(tbb_fib(25)); });
+  for (auto _ : state)
+    arena.execute([] { benchmark::DoNotOptimize(tbb_fib(25)); });
   state.SetItemsProcessed(state.iterations() * 121392);
 }
 BENCHMARK(BM_TbbFib25)->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -62,8 +68,10 @@ BENCHMARK(BM_TbbFib25)->Unit(benchmark::kMillisecond)->UseRealTime();
 weft::Task<void> spawn_join_batch() {
   std::vector<weft::JoinHandle<void>> hs;
   hs.reserve(1000);
-  for (int i = 0; i < 1000; ++i) hs.push_back(weft::spawn(noop()));
-  for (auto& h : hs) co_await h;
+  for (int i = 0; i < 1000; ++i)
+    hs.push_back(weft::spawn(noop()));
+  for (auto& h : hs)
+    co_await h;
 }
 
 void BM_WeftSpawnJoin(benchmark::State& state) {
@@ -79,7 +87,8 @@ void BM_TbbRunWait(benchmark::State& state) {
   for (auto _ : state) {
     arena.execute([] {
       tbb::task_group g;
-      for (int i = 0; i < 1000; ++i) g.run([] {});
+      for (int i = 0; i < 1000; ++i)
+        g.run([] {});
       g.wait();
     });
   }

@@ -61,7 +61,8 @@ void BM_PriorityQueueInsertCancel(benchmark::State& state) {
     heap.push({1 + d % 10'000'000, seq});
     cancelled.push_back(1);  // cancel = mark; the entry stays until it surfaces
     ++seq;
-    while (!heap.empty() && cancelled[heap.top().seq]) heap.pop();
+    while (!heap.empty() && cancelled[heap.top().seq])
+      heap.pop();
   }
   state.SetItemsProcessed(state.iterations());
   state.counters["heap_size"] = static_cast<double>(heap.size());

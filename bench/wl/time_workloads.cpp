@@ -28,14 +28,17 @@ Result sleep_many(const Context& ctx) {
   std::mt19937 rng(12345);
   std::vector<std::chrono::microseconds> durations;
   durations.reserve(static_cast<std::size_t>(n));
-  for (long i = 0; i < n; ++i) durations.emplace_back(1000 + rng() % 99'001);
+  for (long i = 0; i < n; ++i)
+    durations.emplace_back(1000 + rng() % 99'001);
   auto body = [&]() -> Task<double> {
     std::vector<JoinHandle<void>> hs;
     hs.reserve(static_cast<std::size_t>(n));
     auto t0 = SteadyClock::now();
     for (long i = 0; i < n; ++i)
-      hs.push_back(spawn(sleeper(durations[static_cast<std::size_t>(i)], &late[static_cast<std::size_t>(i)])));
-    for (auto& h : hs) co_await h;
+      hs.push_back(spawn(
+          sleeper(durations[static_cast<std::size_t>(i)], &late[static_cast<std::size_t>(i)])));
+    for (auto& h : hs)
+      co_await h;
     co_return std::chrono::duration<double>(SteadyClock::now() - t0).count();
   };
   Result r;
@@ -52,21 +55,27 @@ Result sleep_many(const Context& ctx) {
 // W9b: 1,000,000 x timeout(10 s, an operation that is already ready). The
 // ready operation is a nested Task returning at once; the same loop without the
 // timeout is measured too (overhead_ns = the difference per op).
-Task<long> ready_value(long i) { co_return i; }
+Task<long> ready_value(long i) {
+  co_return i;
+}
 
 Result timeout_ready(const Context& ctx) {
   const long n = ctx.scaled(1'000'000);
   auto with = [n]() -> Task<std::pair<double, long>> {
     long sum = 0;
     auto t0 = SteadyClock::now();
-    for (long i = 0; i < n; ++i) sum += co_await timeout(std::chrono::seconds(10), ready_value(i));
-    co_return std::pair<double, long>{std::chrono::duration<double>(SteadyClock::now() - t0).count(), sum};
+    for (long i = 0; i < n; ++i)
+      sum += co_await timeout(std::chrono::seconds(10), ready_value(i));
+    co_return std::pair<double, long>{
+        std::chrono::duration<double>(SteadyClock::now() - t0).count(), sum};
   };
   auto without = [n]() -> Task<std::pair<double, long>> {
     long sum = 0;
     auto t0 = SteadyClock::now();
-    for (long i = 0; i < n; ++i) sum += co_await ready_value(i);
-    co_return std::pair<double, long>{std::chrono::duration<double>(SteadyClock::now() - t0).count(), sum};
+    for (long i = 0; i < n; ++i)
+      sum += co_await ready_value(i);
+    co_return std::pair<double, long>{
+        std::chrono::duration<double>(SteadyClock::now() - t0).count(), sum};
   };
   Runtime rt({.workers = ctx.threads});
   auto [base_s, base_sum] = rt.block_on(without());

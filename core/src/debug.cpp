@@ -123,8 +123,8 @@ void Scheduler::debug_after_run(TaskHeader* t, std::int64_t ran_ns, bool finishe
   if (!finished)
     info.waiting_on.store(t->suspended_on_ ? t->suspended_on_->what : "yield",
                           std::memory_order_relaxed);
-  auto threshold = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                       options_.slow_task_threshold).count();
+  auto threshold =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(options_.slow_task_threshold).count();
   if (ran_ns > threshold)
     std::fprintf(stderr,
                  "weft: slow task: '%s' (id %llu) ran for %.1f ms without suspending "
@@ -185,10 +185,16 @@ void report_unretrieved(TaskHeader* t) noexcept {
 
 namespace weft {
 
-std::vector<TaskSnapshot> all_tasks() { return Runtime::current().all_tasks(); }
+std::vector<TaskSnapshot> all_tasks() {
+  return Runtime::current().all_tasks();
+}
 
-RuntimeMetrics Runtime::metrics() const { return sched_->metrics(); }
-std::vector<TaskSnapshot> Runtime::all_tasks() const { return sched_->snapshot(); }
+RuntimeMetrics Runtime::metrics() const {
+  return sched_->metrics();
+}
+std::vector<TaskSnapshot> Runtime::all_tasks() const {
+  return sched_->snapshot();
+}
 
 void Runtime::dump(std::ostream& out) const {
   auto tasks = all_tasks();

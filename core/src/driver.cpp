@@ -41,8 +41,7 @@ Driver::~Driver() {
   close(epoll_fd_);
 }
 
-bool Driver::install_extension(Dispatch dispatch, void* context,
-                               void (*destroy)(void*)) noexcept {
+bool Driver::install_extension(Dispatch dispatch, void* context, void (*destroy)(void*)) noexcept {
   void* expected = nullptr;
   // acq_rel: the CAS picks the one installer; the context object it publishes
   // was fully built before (release). dispatch_ is published separately below

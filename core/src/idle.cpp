@@ -12,10 +12,16 @@ Idle::Idle(unsigned workers)
 }
 
 int Idle::worker_to_notify() noexcept {
-  // seq_cst fence: orders the caller's push before this read of the counters
-  // (Dekker pairing with transition_to_parked's seq_cst RMWs and re-check).
+  // Orders the caller's push before this read of the counters (Dekker pairing
+  // with transition_to_parked's seq_cst RMWs and the parker's re-check).
+#ifdef WEFT_TSAN
+  // TSan does not model fences: an RMW on the word itself gives the same
+  // ordering and a happens-before edge it can see (slower: a shared write).
+  std::uint32_t s = state_.fetch_add(0, std::memory_order_seq_cst);
+#else
   std::atomic_thread_fence(std::memory_order_seq_cst);
   std::uint32_t s = state_.load(std::memory_order_relaxed);
+#endif
   for (;;) {
     unsigned searching = s & kSearchMask;
     unsigned unparked = s >> kUnparkShift;

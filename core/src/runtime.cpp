@@ -25,7 +25,9 @@ void Runtime::shutdown() {
   sched_->shutdown();
 }
 
-detail::Driver& Runtime::driver() noexcept { return sched_->driver(); }
+detail::Driver& Runtime::driver() noexcept {
+  return sched_->driver();
+}
 
 unsigned Runtime::workers() const noexcept {
   return sched_->num_workers();

@@ -180,6 +180,14 @@ void Scheduler::on_complete(TaskHeader* t) noexcept {
     // release: the result written by the body is visible to whoever sees kComplete.
   } while (!t->state_.compare_exchange_weak(s, next, std::memory_order_acq_rel,
                                             std::memory_order_relaxed));
+  // Count the completion before anyone hears of it (block_on's caller may read
+  // the live count as soon as it wakes).
+  Worker* w = local_worker(this);
+  if (w)
+    w->completed_.store(w->completed_.load(std::memory_order_relaxed) + 1,
+                        std::memory_order_release);
+  else
+    external_completions_.fetch_add(1, std::memory_order_release);
   // acq_rel: acquire the listeners' fields, release the result to late add_listener()s.
   void* head = t->link_.exchange(TaskHeader::listeners_done(), std::memory_order_acq_rel);
   for (auto* l = static_cast<CompletionListener*>(head); l;) {
@@ -187,12 +195,6 @@ void Scheduler::on_complete(TaskHeader* t) noexcept {
     l->on_complete(l, t);
     l = next_listener;
   }
-  Worker* w = local_worker(this);
-  if (w)
-    w->completed_.store(w->completed_.load(std::memory_order_relaxed) + 1,
-                        std::memory_order_release);
-  else
-    external_completions_.fetch_add(1, std::memory_order_release);
   if (!t->has_flag(TaskHeader::kRegistered)) {
     t->release_ref();  // the scheduler's reference
   } else if (w && t->home_ == w->index()) {
@@ -213,7 +215,8 @@ bool Scheduler::has_visible_work() const noexcept {
 
 RuntimeMetrics Scheduler::metrics() const {
   RuntimeMetrics m;
-  for (auto& w : workers_) m.workers.push_back(w->metrics());
+  for (auto& w : workers_)
+    m.workers.push_back(w->metrics());
   m.inject_queue_depth = inject_.size();
   m.live_tasks = live_tasks();
   BlockingPoolStats b = blocking_pool_.stats();

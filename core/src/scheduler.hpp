@@ -206,6 +206,9 @@ class Scheduler {
   std::unordered_set<TaskHeader*> debug_tasks_;
 };
 
+/// Shutdown's cancellation of a task, at most once per task. Any thread.
+void cancel_for_shutdown(TaskHeader* t) noexcept;
+
 /// Debug mode: the runtimes whose tasks SIGUSR1 dumps.
 void debug_register(Scheduler* s);
 void debug_unregister(Scheduler* s);

@@ -47,6 +47,8 @@ void TbbArenaExecutor::wait() {
     detail::futex_wait(&s->in_flight, n, -1);
 }
 
-int TbbArenaExecutor::concurrency() const noexcept { return state_->arena.max_concurrency(); }
+int TbbArenaExecutor::concurrency() const noexcept {
+  return state_->arena.max_concurrency();
+}
 
 }  // namespace weft

@@ -40,7 +40,9 @@ ThreadPool::ThreadPool(std::size_t threads) : state_(std::make_unique<State>()) 
   }
 }
 
-ThreadPool::~ThreadPool() { shutdown(ShutdownMode::drain); }
+ThreadPool::~ThreadPool() {
+  shutdown(ShutdownMode::drain);
+}
 
 void ThreadPool::submit(detail::BlockingJob* job) {
   if (state_->closed.load(std::memory_order_acquire))
@@ -52,7 +54,8 @@ void ThreadPool::shutdown(ShutdownMode mode) {
   State& s = *state_;
   if (mode == ShutdownMode::cancel_pending) s.cancel_pending.store(true, std::memory_order_release);
   if (!s.closed.exchange(true, std::memory_order_acq_rel)) {
-    for (std::size_t i = 0; i < s.threads.size(); ++i) s.queue.enqueue(nullptr);
+    for (std::size_t i = 0; i < s.threads.size(); ++i)
+      s.queue.enqueue(nullptr);
   }
   if (s.joined) return;
   for (auto& t : s.threads)
@@ -64,6 +67,8 @@ void ThreadPool::shutdown(ShutdownMode mode) {
     if (job) job->discard();
 }
 
-std::size_t ThreadPool::size() const noexcept { return state_->threads.size(); }
+std::size_t ThreadPool::size() const noexcept {
+  return state_->threads.size();
+}
 
 }  // namespace weft

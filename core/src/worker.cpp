@@ -62,6 +62,7 @@ void Worker::run() {
     sched_.idle_.transition_from_searching();
   }
   c = ThreadContext{};
+  release_frame_cache();
 }
 
 void Worker::push_local(TaskHeader* t) noexcept {
@@ -170,10 +171,9 @@ void Worker::run_task(TaskHeader* t) {
                                         std::memory_order_acquire) +
                     (TaskHeader::kRunning - TaskHeader::kScheduled);
   if (sched_.cancel_epoch_.load(std::memory_order_relaxed) != 0 &&
-      !t->has_flag(TaskHeader::kShutdownCancelled)) {
+      !(s & TaskHeader::kShutdownCancel)) {
     // Shutdown: every task that runs from now on is cancelled once (asyncio.run).
-    t->set_flag(TaskHeader::kShutdownCancelled);
-    t->cancel();
+    cancel_for_shutdown(t);
     s = t->state_.load(std::memory_order_acquire);
   }
   // The CancelledError on its way (if any) is delivered now; later requests count anew.
@@ -217,6 +217,16 @@ void Worker::run_task(TaskHeader* t) {
   sched_.release(t, c.yielded);
 }
 
+void cancel_for_shutdown(TaskHeader* t) noexcept {
+  // Exactly once per task, whoever gets here first (the registry walk of its
+  // home worker, or the worker that runs it next): a second cancel() would
+  // interrupt the cleanup the first one started.
+  if (t->state_.fetch_or(TaskHeader::kShutdownCancel, std::memory_order_acq_rel) &
+      TaskHeader::kShutdownCancel)
+    return;
+  t->cancel();
+}
+
 bool Worker::try_run_inline(TaskHeader* child) {
   if (inline_depth_ >= kMaxInlineDepth || child->sched_ != &sched_) return false;
   TaskHeader* bottom = deque_.pop();
@@ -249,10 +259,7 @@ WorkerMetrics Worker::metrics() const noexcept {
 
 void Worker::cancel_registered_tasks() {
   registry_.for_each([](TaskHeader* t) {
-    if (!t->done() && !t->has_flag(TaskHeader::kShutdownCancelled)) {
-      // Not the owner: the flag is advisory here; a duplicate cancel() is harmless.
-      t->cancel();
-    }
+    if (!t->done()) cancel_for_shutdown(t);
   });
 }
 
@@ -280,8 +287,12 @@ void Worker::park() {
     sched_.idle_.transition_to_parked(index_, searching_);
     searching_ = false;
     // seq_cst: the re-check below must not be reordered before the announcement
-    // above (Dekker pairing with push + fence + read in notify_parked()).
+    // above (Dekker pairing with push + fence + read in notify_parked()). Under
+    // TSan the pusher does an RMW on the idle word instead, and our seq_cst RMW
+    // on it above already orders the re-check.
+#ifndef WEFT_TSAN
     std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
     bump(parks_);
     bool work = sched_.has_visible_work() || !registry_.inbox_empty() || !timers_.inbox_empty() ||
                 sched_.stopping_.load(std::memory_order_acquire) ||

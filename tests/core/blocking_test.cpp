@@ -2,8 +2,8 @@
 // default pool: results, exceptions, forwarding, cancellation, growth and
 // shrinkage, shutdown behaviour.
 #include <gtest/gtest.h>
-#include <tbb/parallel_reduce.h>
 #include <tbb/blocked_range.h>
+#include <tbb/parallel_reduce.h>
 
 #include <atomic>
 #include <functional>
@@ -26,7 +26,8 @@ std::string blocking_io() {
 
 long cpu_intensive() {
   long total = 0;
-  for (long i = 0; i < 1'000'000; ++i) total += i % 7;
+  for (long i = 0; i < 1'000'000; ++i)
+    total += i % 7;
   return total;
 }
 
@@ -53,7 +54,9 @@ TEST(Blocking, SeedRunInExecutor) {
 // Seed: to_thread.
 TEST(Blocking, SeedToThread) {
   weft::test::Watchdog dog(60s);
-  auto main_task = []() -> weft::Task<std::string> { co_return co_await weft::to_thread(blocking_io); };
+  auto main_task = []() -> weft::Task<std::string> {
+    co_return co_await weft::to_thread(blocking_io);
+  };
   EXPECT_EQ(weft::run(main_task(), {.workers = 1}), "I/O done");
 }
 
@@ -113,13 +116,15 @@ TEST(Blocking, CancelWhileRunningDropsTheResultSafely) {
   auto main_task = [&]() -> weft::Task<void> {
     auto slow = [&]() -> Tracked {
       started = true;
-      while (!release.load()) std::this_thread::sleep_for(1ms);
+      while (!release.load())
+        std::this_thread::sleep_for(1ms);
       finished = true;
       return Tracked{};
     };
     auto waiter = [&]() -> weft::Task<void> { (void)co_await weft::to_thread(slow); };
     auto h = weft::spawn(waiter());
-    while (!started.load()) co_await weft::sleep(1ms);
+    while (!started.load())
+      co_await weft::sleep(1ms);
     h.cancel();
     bool cancelled = false;
     try {
@@ -130,7 +135,8 @@ TEST(Blocking, CancelWhileRunningDropsTheResultSafely) {
     EXPECT_TRUE(cancelled);
     EXPECT_FALSE(finished.load());
     release = true;
-    while (!finished.load()) co_await weft::sleep(1ms);
+    while (!finished.load())
+      co_await weft::sleep(1ms);
   };
   weft::run(main_task(), {.workers = 2});
   // The result was created in the pool thread and destroyed there, or when the
@@ -145,7 +151,8 @@ TEST(Blocking, CancelBeforeStartSkipsTheCallable) {
   std::atomic<bool> release{false};
   auto main_task = [&]() -> weft::Task<void> {
     auto hog = [&] {
-      while (!release.load()) std::this_thread::sleep_for(1ms);
+      while (!release.load())
+        std::this_thread::sleep_for(1ms);
     };
     auto hogger = [&]() -> weft::Task<void> { co_await weft::to_thread(hog); };
     auto counted = [&]() -> weft::Task<void> { co_await weft::to_thread([&] { ran++; }); };
@@ -184,15 +191,18 @@ TEST(Blocking, PoolGrowsToItsCapAndShrinksWhenIdle) {
   std::function<void()> fn = job;
   auto main_task = [&]() -> weft::Task<void> {
     std::vector<weft::JoinHandle<void>> hs;
-    for (int i = 0; i < calls; ++i) hs.push_back(weft::spawn(one(&fn)));
-    for (auto& h : hs) co_await h;
+    for (int i = 0; i < calls; ++i)
+      hs.push_back(weft::spawn(one(&fn)));
+    for (auto& h : hs)
+      co_await h;
   };
   rt.block_on(main_task());
   EXPECT_EQ(done.load(), calls);
   EXPECT_LE(peak.load(), 32);
   EXPECT_GT(rt.metrics().blocking_threads, 1u);
   // Idle threads retire after keep_alive (the watchdog bounds the wait).
-  while (rt.metrics().blocking_threads != 0) std::this_thread::sleep_for(10ms);
+  while (rt.metrics().blocking_threads != 0)
+    std::this_thread::sleep_for(10ms);
   weft::test::report_iterations("PoolGrowsToItsCapAndShrinksWhenIdle", calls);
 }
 
@@ -203,7 +213,8 @@ TEST(Blocking, ThreadPoolShutdownModes) {
     weft::ThreadPool pool(1);
     std::atomic<bool> release{false};
     auto block = [&] {
-      while (!release.load()) std::this_thread::sleep_for(1ms);
+      while (!release.load())
+        std::this_thread::sleep_for(1ms);
     };
     auto waiter = [&]() -> weft::Task<int> {
       try {
@@ -217,7 +228,8 @@ TEST(Blocking, ThreadPoolShutdownModes) {
     auto b = weft::spawn(blocker());
     co_await weft::sleep(5ms);
     std::vector<weft::JoinHandle<int>> hs;
-    for (int i = 0; i < 5; ++i) hs.push_back(weft::spawn(waiter()));
+    for (int i = 0; i < 5; ++i)
+      hs.push_back(weft::spawn(waiter()));
     co_await weft::sleep(5ms);
     std::thread stopper([&] { pool.shutdown(weft::ShutdownMode::cancel_pending); });
     co_await weft::sleep(5ms);
@@ -225,7 +237,8 @@ TEST(Blocking, ThreadPoolShutdownModes) {
     stopper.join();
     co_await b;
     int cancelled = 0;
-    for (auto& h : hs) cancelled += co_await h;
+    for (auto& h : hs)
+      cancelled += co_await h;
     bool refused = false;
     try {
       co_await weft::run_in_executor(pool, [] {});
@@ -252,8 +265,10 @@ TEST(Blocking, ThreadPoolDrainsOnDestruction) {
         (*r)++;
       });
     };
-    for (int i = 0; i < 20; ++i) hs.push_back(weft::spawn(one(&pool, &ran)));
-    for (auto& h : hs) co_await h;
+    for (int i = 0; i < 20; ++i)
+      hs.push_back(weft::spawn(one(&pool, &ran)));
+    for (auto& h : hs)
+      co_await h;
   };
   weft::run(main_task(), {.workers = 2});
   EXPECT_EQ(ran.load(), 20);
@@ -268,7 +283,8 @@ TEST(Blocking, TbbArenaRunsParallelAlgorithms) {
       return tbb::parallel_reduce(
           tbb::blocked_range<long>(0, 1'000'000), 0L,
           [](const tbb::blocked_range<long>& r, long acc) {
-            for (long i = r.begin(); i != r.end(); ++i) acc += i;
+            for (long i = r.begin(); i != r.end(); ++i)
+              acc += i;
             return acc;
           },
           std::plus<long>());

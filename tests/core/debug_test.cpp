@@ -27,7 +27,9 @@ weft::Task<int> fails() {
   co_return 0;
 }
 
-weft::Task<void> sleeper(std::chrono::milliseconds d) { co_await weft::sleep(d); }
+weft::Task<void> sleeper(std::chrono::milliseconds d) {
+  co_await weft::sleep(d);
+}
 
 TEST(Debug, SlowTaskIsReportedWithNameAndDuration) {
   weft::test::Watchdog dog(60s);
@@ -173,7 +175,8 @@ TEST(Metrics, CountersMove) {
   weft::RuntimeMetrics m = rt.metrics();
   ASSERT_EQ(m.workers.size(), 2u);
   std::uint64_t polls = 0;
-  for (auto& w : m.workers) polls += w.polls;
+  for (auto& w : m.workers)
+    polls += w.polls;
   EXPECT_GT(polls, 100u);
   EXPECT_EQ(m.live_tasks, 0u);
 }

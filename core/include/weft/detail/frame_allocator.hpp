@@ -4,15 +4,15 @@
 // Every weft::Task frame (and so every spawned task, whose header lives in its
 // root frame) comes from here, and timer entries too. A block freed on another
 // thread than the one that allocated it simply joins the freeing thread's
-// cache. Behind the caches is oneTBB's scalable_malloc: each cache keeps at most
-// kMaxCachedBytes per size class and gives the excess back to it, so a
-// producer/consumer pattern cannot make one thread hoard memory, and blocks
-// that travel between threads cost what scalable_malloc charges for them.
+// cache. When a cache holds kMaxCachedBlocks of a size class, it hands a batch
+// of kBatchBlocks to a global per-class exchange (a lock-free moodycamel
+// queue); a thread whose cache is empty takes a batch from there before it asks
+// the heap. So a producer/consumer pattern (frames allocated on one worker and
+// freed on another, as after a steal) recycles blocks in batches instead of
+// hitting malloc for each one, and no thread hoards memory.
 //
-// Chosen by bench/micro/micro_frame_alloc.cpp (figures in bench/RESULTS.md):
-// the cache alone is ~8x faster than scalable_malloc on a fork-join burst and
-// ~15x faster than operator new; scalable_malloc is ~5x faster than the global
-// heap when blocks are freed on another thread, so it backs the cache.
+// Measured in bench/micro/micro_frame_alloc.cpp against oneTBB's
+// scalable_malloc and plain operator new (figures in bench/RESULTS.md).
 #pragma once
 
 #include <cstddef>
@@ -30,9 +30,11 @@ struct FreeBlock {
 inline constexpr std::size_t kFrameGranule = 16;
 inline constexpr std::size_t kMaxCachedFrame = 1024;
 inline constexpr std::size_t kFrameClasses = kMaxCachedFrame / kFrameGranule;
-/// Cap per size class and thread: 64 KiB (enough for W5's steady state, measured
-/// at about 40 live frames per worker; small enough not to hoard).
-inline constexpr std::size_t kMaxCachedBytes = 64 * 1024;
+/// Blocks per size class a thread keeps before handing a batch to the exchange
+/// (W5's steady state needs about 40 live frames per worker).
+inline constexpr std::uint32_t kMaxCachedBlocks = 256;
+/// Blocks moved to or from the global exchange at once.
+inline constexpr std::uint32_t kBatchBlocks = 64;
 
 /// Per-thread cache. Trivially constructible so that access needs no TLS guard;
 /// its blocks are returned to the heap at thread exit by FrameCacheReaper.
@@ -40,11 +42,16 @@ struct FrameCache {
   FreeBlock* head[kFrameClasses];
   std::uint32_t count[kFrameClasses];
   bool reaper_armed;
+  bool retired;  ///< release_frame_cache() ran: this thread is exiting
 };
 
 inline thread_local FrameCache tls_frame_cache{};
 
 void* allocate_frame_slow(std::size_t size);
+/// Hands the calling thread's cached blocks to the global exchange and stops
+/// caching on this thread (workers call it before they exit; a thread_local
+/// destructor does it for other threads).
+void release_frame_cache() noexcept;
 void deallocate_frame_slow(void* p, std::size_t size) noexcept;
 
 inline std::size_t frame_class(std::size_t size) noexcept {
@@ -55,8 +62,12 @@ inline std::size_t frame_class(std::size_t size) noexcept {
 // Sanitizer builds: every frame is a plain heap block, so AddressSanitizer sees
 // a use of a freed frame and ThreadSanitizer sees reuse races, which a cache
 // (or a custom allocator) would hide.
-inline void* allocate_frame(std::size_t size) { return ::operator new(size); }
-inline void deallocate_frame(void* p, std::size_t size) noexcept { ::operator delete(p, size); }
+inline void* allocate_frame(std::size_t size) {
+  return ::operator new(size);
+}
+inline void deallocate_frame(void* p, std::size_t size) noexcept {
+  ::operator delete(p, size);
+}
 #else
 /// O(1), no atomics on the fast path.
 inline void* allocate_frame(std::size_t size) {
@@ -77,7 +88,7 @@ inline void deallocate_frame(void* p, std::size_t size) noexcept {
   if (size <= kMaxCachedFrame) {
     FrameCache& c = tls_frame_cache;
     std::size_t k = frame_class(size);
-    if (c.reaper_armed && c.count[k] * (k + 1) * kFrameGranule < kMaxCachedBytes) {
+    if (c.reaper_armed && c.count[k] < kMaxCachedBlocks) {
       auto* b = static_cast<FreeBlock*>(p);
       b->next = c.head[k];
       c.head[k] = b;

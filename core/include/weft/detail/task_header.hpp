@@ -83,14 +83,15 @@ class TaskHeader {
   /// Withdrawn by a cancellation and queued: its co_await throws CancelledError
   /// when it runs. Further cancel()s until then are folded into that one (asyncio).
   static constexpr std::uint32_t kCancelDelivering = 1u << 9;
+  /// Runtime shutdown has cancelled this task (claimed once, by fetch_or).
+  static constexpr std::uint32_t kShutdownCancel = 1u << 10;
 
   // --- flags_ bits (owner-only) ---
-  static constexpr std::uint16_t kRoot = 1u << 0;               ///< a spawned task's root frame
-  static constexpr std::uint16_t kStarted = 1u << 1;            ///< body has begun to run
-  static constexpr std::uint16_t kAwaited = 1u << 2;            ///< nested Task: already awaited
-  static constexpr std::uint16_t kRegistered = 1u << 3;         ///< in its worker's task registry
-  static constexpr std::uint16_t kShutdownCancelled = 1u << 4;  ///< cancelled by runtime shutdown
-  static constexpr std::uint16_t kDebugTask = 1u << 5;  ///< spawned on a runtime in debug mode
+  static constexpr std::uint16_t kRoot = 1u << 0;        ///< a spawned task's root frame
+  static constexpr std::uint16_t kStarted = 1u << 1;     ///< body has begun to run
+  static constexpr std::uint16_t kAwaited = 1u << 2;     ///< nested Task: already awaited
+  static constexpr std::uint16_t kRegistered = 1u << 3;  ///< in its worker's task registry
+  static constexpr std::uint16_t kDebugTask = 1u << 5;   ///< spawned on a runtime in debug mode
 
   TaskHeader() noexcept = default;
   TaskHeader(const TaskHeader&) = delete;
