@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, then
+#   1. release build: every label (unit, stress, io, examples);
+#   2. ThreadSanitizer build: unit + stress;
+#   3. AddressSanitizer + UBSan (+ LeakSanitizer) build: unit + stress.
+# Exits non-zero on the first failing step. `.ci/run` calls exactly this.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+tools/scripts/deps.sh
+jobs=$(nproc)
+for preset in release tsan asan; do
+  echo "=== weft: $preset build" >&2
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" -j"$jobs"
+  echo "=== weft: $preset tests" >&2
+  ctest --preset "$preset" -j"$jobs"
+done
+echo "=== weft: all tests passed (release, tsan, asan)" >&2
