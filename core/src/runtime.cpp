@@ -59,13 +59,14 @@ detail::TaskHeader* Runtime::adopt(detail::TaskHeader* p, std::coroutine_handle<
   if (p->has_flag(H::kAwaited | H::kRoot))
     throw InvalidStateError("weft::spawn: this Task was already awaited or spawned");
   if (!sched_->accepting()) throw RuntimeError("weft::spawn: the runtime has shut down");
+  if (p->frame() != frame)
+    throw InvalidStateError("weft::spawn: unsupported coroutine frame layout for this compiler");
   p->set_flag(H::kRoot);
-  p->root_ = frame;
   p->resume_point_ = frame;
-  p->sched_ = sched_.get();
   // One reference for the scheduler (dropped at completion), one for the handle.
   p->refs_.store(2, std::memory_order_relaxed);
-  p->state_.store(H::kScheduled, std::memory_order_relaxed);
+  p->state_.store(H::kScheduled | (std::uint32_t{sched_->id()} << H::kRuntimeShift),
+                  std::memory_order_relaxed);
   if (!name.empty()) detail::set_task_name(p, name);
   if (sched_->debug()) sched_->debug_track(p);
   sched_->schedule_new(p);

@@ -38,7 +38,27 @@ RunOptions resolved(RunOptions o) {
   return o;
 }
 
+std::atomic<Scheduler*> runtime_table[kMaxRuntimes];
+
 }  // namespace
+
+std::uint16_t register_runtime(Scheduler* s) {
+  for (std::size_t i = 0; i < kMaxRuntimes; ++i) {
+    Scheduler* expected = nullptr;
+    // acq_rel: tasks of this runtime look it up by id from any thread.
+    if (runtime_table[i].compare_exchange_strong(expected, s, std::memory_order_acq_rel))
+      return static_cast<std::uint16_t>(i);
+  }
+  throw RuntimeError("weft::Runtime: too many runtimes alive at once (at most 4096)");
+}
+
+void unregister_runtime(std::uint16_t id) noexcept {
+  runtime_table[id].store(nullptr, std::memory_order_release);
+}
+
+Scheduler* TaskHeader::scheduler() const noexcept {
+  return runtime_table[runtime_id()].load(std::memory_order_acquire);
+}
 
 Executor& default_executor() {
   Scheduler* s = tls_context.sched;
@@ -49,6 +69,7 @@ Executor& default_executor() {
 Scheduler::Scheduler(Runtime* runtime, const RunOptions& options)
     : runtime_(runtime),
       options_(resolved(options)),
+      slot_(this),
       start_ns_(monotonic_ns()),
       blocking_pool_(options_.blocking_threads_max, options_.blocking_keep_alive),
       idle_(options_.workers) {

@@ -67,6 +67,12 @@ inline constexpr unsigned kMaxInlineDepth = 64;
 
 class Scheduler;
 
+/// The process-wide table of live runtimes, indexed by Scheduler::id().
+/// kMaxRuntimes at once (ids are reused once a runtime is destroyed).
+inline constexpr std::size_t kMaxRuntimes = 4096;
+std::uint16_t register_runtime(Scheduler* s);
+void unregister_runtime(std::uint16_t id) noexcept;
+
 class Worker {
  public:
   Worker(Scheduler& sched, unsigned index);
@@ -86,6 +92,11 @@ class Worker {
   /// awaiting task's co_await, instead of suspending the awaiter. Returns true
   /// if it ran the child (which may have finished or suspended).
   bool try_run_inline(TaskHeader* child);
+
+  /// While a batch of wake-ups is delivered (timers firing, I/O readiness),
+  /// pushes do not each notify a parked worker; end_wake_batch() notifies once.
+  void begin_wake_batch() noexcept { batching_ = true; }
+  void end_wake_batch() noexcept;
 
   unsigned index() const noexcept { return index_; }
   Parker& parker() noexcept { return parker_; }
@@ -113,6 +124,7 @@ class Worker {
   TaskHeader* steal_from(Worker& victim) noexcept;
   void run_task(TaskHeader* t);
   void maintenance();
+  void poll_timers();
   void park();
   void cancel_registered_tasks();
   std::uint32_t next_random() noexcept;
@@ -131,6 +143,8 @@ class Worker {
   std::uint32_t rng_;
   std::uint32_t seen_cancel_epoch_ = 0;
   unsigned inline_depth_ = 0;
+  bool batching_ = false;
+  bool batched_push_ = false;
   std::thread thread_;
 };
 
@@ -168,6 +182,8 @@ class Scheduler {
   bool accepting() const noexcept { return accepting_.load(std::memory_order_acquire); }
 
   Runtime* runtime() const noexcept { return runtime_; }
+  /// Index in the process-wide runtime table (TaskHeader::runtime_id()).
+  std::uint16_t id() const noexcept { return slot_.id; }
   const RunOptions& options() const noexcept { return options_; }
   unsigned num_workers() const noexcept { return static_cast<unsigned>(workers_.size()); }
   Driver& driver() noexcept { return driver_; }
@@ -185,8 +201,17 @@ class Scheduler {
   void report_unfinished();
   void destroy_leftovers();
 
+  /// This runtime's slot in the runtime table, released when it is destroyed
+  /// (also if a later member's constructor throws).
+  struct TableSlot {
+    std::uint16_t id;
+    explicit TableSlot(Scheduler* s) : id(register_runtime(s)) {}
+    ~TableSlot() { unregister_runtime(id); }
+  };
+
   Runtime* const runtime_;
   RunOptions options_;
+  const TableSlot slot_;
   const std::int64_t start_ns_;
   Driver driver_;
   BlockingPool blocking_pool_;

@@ -19,7 +19,7 @@ void TaskHeader::wake() noexcept {
     // permit) is visible to the worker that acquires the task next.
     if (state_.compare_exchange_weak(s, next, std::memory_order_release,
                                      std::memory_order_relaxed)) {
-      if (!(s & kRunning)) sched_->schedule(this);
+      if (!(s & kRunning)) scheduler()->schedule(this);
       return;
     }
   }
@@ -51,7 +51,7 @@ bool TaskHeader::cancel() noexcept {
     // acquire: see suspended_on_ as the last owner left it.
     if (state_.compare_exchange_weak(s, s | kRunning | kCancelPending, std::memory_order_acq_rel,
                                      std::memory_order_acquire)) {
-      sched_->release(this, /*yielded=*/false);
+      scheduler()->release(this, /*yielded=*/false);
       return true;
     }
   }
@@ -90,7 +90,7 @@ void TaskHeader::release_ref() noexcept {
   if (refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   if (has_flag(kDebugTask)) report_unretrieved(this);
   free_task_info(this);
-  root_.destroy();
+  frame().destroy();
 }
 
 }  // namespace weft::detail

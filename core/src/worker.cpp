@@ -70,7 +70,26 @@ void Worker::push_local(TaskHeader* t) noexcept {
     sched_.inject_.push(t);
     bump(overflows_);
   }
-  sched_.notify_parked();
+  if (batching_)
+    batched_push_ = true;
+  else
+    sched_.notify_parked();
+}
+
+void Worker::end_wake_batch() noexcept {
+  batching_ = false;
+  if (batched_push_) {
+    batched_push_ = false;
+    sched_.notify_parked();
+  }
+}
+
+void Worker::poll_timers() {
+  timers_.drain_inbox();
+  if (timers_.empty()) return;
+  begin_wake_batch();
+  timers_.poll(monotonic_ns());
+  end_wake_batch();
 }
 
 void Worker::push_lifo(TaskHeader* t) noexcept {
@@ -228,7 +247,7 @@ void cancel_for_shutdown(TaskHeader* t) noexcept {
 }
 
 bool Worker::try_run_inline(TaskHeader* child) {
-  if (inline_depth_ >= kMaxInlineDepth || child->sched_ != &sched_) return false;
+  if (inline_depth_ >= kMaxInlineDepth || child->runtime_id() != sched_.id()) return false;
   TaskHeader* bottom = deque_.pop();
   if (bottom != child) {
     if (bottom && !deque_.push(bottom)) sched_.inject_.push(bottom);  // put it back
@@ -265,13 +284,14 @@ void Worker::cancel_registered_tasks() {
 
 void Worker::maintenance() {
   registry_.drain_inbox();
-  timers_.drain_inbox();
-  if (!timers_.empty()) timers_.poll(monotonic_ns());
+  poll_timers();
   // Busy workers look at I/O readiness too, or a runtime whose workers never
   // park would never see it (61 ticks, as Tokio's event_interval).
   Driver& driver = sched_.driver_;
   if (driver.has_sources() && driver.try_acquire()) {
+    begin_wake_batch();
     driver.turn(0);
+    end_wake_batch();
     driver.release();
   }
   std::uint32_t epoch = sched_.cancel_epoch_.load(std::memory_order_acquire);
@@ -303,7 +323,9 @@ void Worker::park() {
       std::int64_t timeout = timers_.timeout_ns(monotonic_ns());
       if (timeout != 0) {
         if (sched_.driver_.try_acquire()) {
+          begin_wake_batch();
           parker_.park_on_driver(timeout);
+          end_wake_batch();
           sched_.driver_.release();
         } else {
           parker_.park(timeout);
@@ -312,8 +334,7 @@ void Worker::park() {
     }
     // Woken by a notifier (who counted us as searching), or on our own.
     if (!sched_.idle_.unpark_self(index_)) searching_ = true;
-    timers_.drain_inbox();
-    if (!timers_.empty()) timers_.poll(monotonic_ns());
+    poll_timers();
   }
 }
 

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <coroutine>
+#include <cstddef>
 #include <exception>
 #include <new>
 #include <type_traits>
@@ -74,6 +75,8 @@ template <class T>
 class Promise final : public PromiseBase {
   static_assert(!std::is_reference_v<T>,
                 "weft::Task<T&> is not supported: return a pointer or std::reference_wrapper");
+  static_assert(alignof(T) <= alignof(std::max_align_t),
+                "weft::Task<T>: over-aligned result types are not supported (TaskHeader::frame())");
 
  public:
   Promise() noexcept {}

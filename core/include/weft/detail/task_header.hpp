@@ -32,6 +32,7 @@
 
 #include <atomic>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 
@@ -142,14 +143,30 @@ class TaskHeader {
   // The exception the task finished with, if any (roots: read after kComplete).
   std::exception_ptr& error() noexcept { return error_; }
 
+  /// The frame this header lives in. Every weft promise starts with its
+  /// TaskHeader and is at most 16-byte aligned, so g++ and clang place it right
+  /// after the frame's two function pointers (what coroutine_handle::from_promise
+  /// computes); Runtime::adopt() checks this on every spawn.
+  std::coroutine_handle<> frame() noexcept {
+    return std::coroutine_handle<>::from_address(
+        __builtin_coro_promise(static_cast<void*>(this), alignof(std::max_align_t), true));
+  }
+
+  /// The runtime this spawned task belongs to (its index in the runtime table),
+  /// kept in the state word's top 16 bits: written once at spawn, preserved by
+  /// every transition.
+  static constexpr unsigned kRuntimeShift = 16;
+  std::uint16_t runtime_id() const noexcept {
+    return static_cast<std::uint16_t>(state_.load(std::memory_order_relaxed) >> kRuntimeShift);
+  }
+  Scheduler* scheduler() const noexcept;
+
   std::atomic<std::uint32_t> state_{0};
   std::atomic<std::uint32_t> refs_{0};
   std::atomic<std::int32_t> cancel_requests_{0};
   std::uint16_t flags_ = 0;
   /// Index of the worker whose registry holds this task (valid with kRegistered).
   std::uint16_t home_ = 0;
-  /// The root frame (roots only).
-  std::coroutine_handle<> root_;
   /// Innermost suspended frame: where the task continues when it runs next.
   std::coroutine_handle<> resume_point_;
   union {
@@ -160,8 +177,6 @@ class TaskHeader {
   };
   /// Nested frames: the awaiting coroutine. Roots: listener stack (kListenersDone once complete).
   std::atomic<void*> link_{nullptr};
-  /// The scheduler that runs this task (roots only).
-  Scheduler* sched_ = nullptr;
   /// Name, id and debug data; allocated on first use (roots only).
   std::atomic<TaskInfo*> info_{nullptr};
   /// Registry links (roots only, owned by the home worker).
