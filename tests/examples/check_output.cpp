@@ -1,0 +1,144 @@
+// check_output: runs a program and compares what it prints on stdout with an
+// expected-output file, allowing only the orderings the Python original leaves
+// open. Used by the `examples` CTest label.
+//
+//   check_output EXPECTED_FILE PROGRAM [ARGS...]
+//
+// Expected-file syntax, one item per line:
+//   text              the next output line, exactly
+//   ~regex            the next output line matches this ECMAScript regex
+//   @unordered        lines up to @end appear next, in any order
+//   @end
+//   @times MIN MAX L  line L (exact or ~regex) appears MIN..MAX times in a row
+//   @exit N           (first line) the expected exit status, default 0
+//   # ...             a comment
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Pattern {
+  std::string text;
+  bool regex = false;
+  bool matches(const std::string& line) const {
+    return regex ? std::regex_match(line, std::regex(text)) : line == text;
+  }
+};
+
+Pattern pattern(const std::string& s) {
+  if (!s.empty() && s[0] == '~') return {s.substr(1), true};
+  return {s, false};
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s)
+    q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+int fail(const std::string& why, const std::vector<std::string>& out) {
+  std::cerr << "check_output: " << why << "\n--- program output ---\n";
+  for (auto& l : out)
+    std::cerr << l << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::cerr << "usage: check_output EXPECTED_FILE PROGRAM [ARGS...]\n";
+    return 2;
+  }
+  std::ifstream in(argv[1]);
+  if (!in) {
+    std::cerr << "check_output: cannot read " << argv[1] << "\n";
+    return 2;
+  }
+  std::vector<std::string> expected;
+  for (std::string line; std::getline(in, line);)
+    expected.push_back(line);
+
+  std::string cmd;
+  for (int i = 2; i < argc; ++i)
+    cmd += shell_quote(argv[i]) + " ";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) {
+    std::cerr << "check_output: cannot run " << argv[2] << "\n";
+    return 2;
+  }
+  std::vector<std::string> out;
+  std::string cur;
+  for (int c; (c = std::fgetc(p)) != EOF;) {
+    if (c == '\n') {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += static_cast<char>(c);
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  int status = pclose(p);
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+
+  int want_code = 0;
+  std::size_t e = 0, o = 0;
+  for (; e < expected.size(); ++e) {
+    const std::string& line = expected[e];
+    if (line.rfind("#", 0) == 0) continue;
+    if (line.rfind("@exit ", 0) == 0) {
+      want_code = std::stoi(line.substr(6));
+      continue;
+    }
+    if (line == "@unordered") {
+      std::vector<Pattern> block;
+      for (++e; e < expected.size() && expected[e] != "@end"; ++e)
+        block.push_back(pattern(expected[e]));
+      std::vector<bool> used(block.size(), false);
+      for (std::size_t k = 0; k < block.size(); ++k, ++o) {
+        if (o >= out.size()) return fail("output ended inside an @unordered block", out);
+        bool found = false;
+        for (std::size_t b = 0; b < block.size() && !found; ++b)
+          if (!used[b] && block[b].matches(out[o])) used[b] = found = true;
+        if (!found) return fail("unexpected line " + std::to_string(o + 1) + ": " + out[o], out);
+      }
+      continue;
+    }
+    if (line.rfind("@times ", 0) == 0) {
+      std::istringstream ss(line.substr(7));
+      int lo = 0, hi = 0;
+      ss >> lo >> hi;
+      std::string rest;
+      std::getline(ss, rest);
+      if (!rest.empty() && rest[0] == ' ') rest.erase(0, 1);
+      Pattern pat = pattern(rest);
+      int n = 0;
+      while (o < out.size() && pat.matches(out[o]))
+        ++o, ++n;
+      if (n < lo || n > hi)
+        return fail("'" + rest + "' appeared " + std::to_string(n) + " times, expected " +
+                        std::to_string(lo) + ".." + std::to_string(hi),
+                    out);
+      continue;
+    }
+    if (o >= out.size()) return fail("output ended; expected: " + line, out);
+    if (!pattern(line).matches(out[o]))
+      return fail("line " + std::to_string(o + 1) + " is '" + out[o] + "', expected '" + line + "'",
+                  out);
+    ++o;
+  }
+  if (o != out.size()) return fail("extra output from line " + std::to_string(o + 1), out);
+  if (code != want_code)
+    return fail("exit status " + std::to_string(code) + ", expected " + std::to_string(want_code),
+                out);
+  return 0;
+}
