@@ -13,7 +13,9 @@
 //
 // Timers live in the timer wheel of the worker the task runs on (1 ms
 // resolution; O(1) arm and cancel from any thread). A timer never fires before
-// its deadline; it may fire up to about 1 ms (plus scheduling delay) after it.
+// its deadline. A sleep may end up to about 1 ms (plus scheduling delay) after
+// it; a timeout up to one more tick of the kernel's coarse clock (4 ms at 250 Hz),
+// because its start is read from that cheaper clock (rounded up, never early).
 //
 // Timeouts follow asyncio 3.12+: when the deadline passes, the running task is
 // cancelled; whatever it awaits inside the scope is withdrawn (a nested Task
@@ -56,13 +58,20 @@ inline Clock::time_point from_ns(std::int64_t ns) noexcept {
   return Clock::time_point(
       std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(ns)));
 }
-/// now + d without overflowing for huge durations.
+/// now + d without overflowing for huge durations (`now` from the precise clock).
 inline std::int64_t deadline_after(Clock::duration d) noexcept {
   std::int64_t now = to_ns(Clock::now());
   std::int64_t dn = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
   if (dn > 0 && now > INT64_MAX - dn) return INT64_MAX;
   return now + dn;
 }
+
+/// A deadline `d` from now that is never earlier than the precise one, read
+/// from CLOCK_MONOTONIC_COARSE (about 5 ns instead of about 24 ns here) plus
+/// that clock's resolution: it lags the precise clock by at most one of its
+/// ticks. Timeouts use it, so a scope around a ready operation costs no precise
+/// clock read; the price is firing up to one coarse tick (4 ms at 250 Hz) late.
+std::int64_t coarse_deadline_after(Clock::duration d) noexcept;
 
 struct SleepAwaiter : Suspension {
   std::int64_t deadline_ns;
@@ -257,7 +266,8 @@ template <class F>
 [[nodiscard]] auto timeout(Clock::duration d, F&& body) {
   using Aw = detail::as_awaitable_t<F>;
   return detail::TimeoutAwaiter<Aw, detail::OwnedScope>(
-      detail::as_awaitable(std::forward<F>(body)), detail::OwnedScope(detail::deadline_after(d)));
+      detail::as_awaitable(std::forward<F>(body)),
+      detail::OwnedScope(detail::coarse_deadline_after(d)));
 }
 
 /// asyncio.timeout_at(when).
