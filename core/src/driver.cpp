@@ -35,24 +35,24 @@ Driver::Driver() {
 }
 
 Driver::~Driver() {
-  if (void* ext = extension_.load(std::memory_order_acquire); ext && destroy_extension_)
-    destroy_extension_(ext);
+  if (Extension* e = extension_.load(std::memory_order_acquire)) {
+    e->destroy(e->context);
+    delete e;
+  }
   close(event_fd_);
   close(epoll_fd_);
 }
 
-bool Driver::install_extension(Dispatch dispatch, void* context, void (*destroy)(void*)) noexcept {
-  void* expected = nullptr;
-  // acq_rel: the CAS picks the one installer; the context object it publishes
-  // was fully built before (release). dispatch_ is published separately below
-  // and read with acquire by turn(); until then events are simply not dispatched
-  // (none can arrive: the reactor registers fds only after installing).
-  if (!extension_.compare_exchange_strong(expected, context, std::memory_order_acq_rel,
-                                          std::memory_order_acquire))
-    return false;
-  destroy_extension_ = destroy;
-  dispatch_.store(dispatch, std::memory_order_release);
-  return true;
+bool Driver::install_extension(Dispatch dispatch, void* context, void (*destroy)(void*)) {
+  auto* fresh = new Extension{dispatch, context, destroy};
+  Extension* expected = nullptr;
+  // acq_rel: the CAS picks the one installer and publishes the whole extension
+  // (release); on failure, acquire the winner's.
+  if (extension_.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel,
+                                         std::memory_order_acquire))
+    return true;
+  delete fresh;
+  return false;
 }
 
 void Driver::turn(std::int64_t timeout_ns) {
@@ -77,10 +77,10 @@ void Driver::turn(std::int64_t timeout_ns) {
       events[out++] = events[i];
     }
   }
-  // acquire: pairs with install_extension's release.
+  // acquire: pairs with install_extension's publishing CAS.
   if (out > 0)
-    if (Dispatch d = dispatch_.load(std::memory_order_acquire))
-      d(extension_.load(std::memory_order_relaxed), events, out);
+    if (Extension* e = extension_.load(std::memory_order_acquire))
+      e->dispatch(e->context, events, out);
 }
 
 void Driver::wake() noexcept {

@@ -221,7 +221,11 @@ void Scheduler::on_complete(TaskHeader* t) noexcept {
   } else if (w && t->home_ == w->index()) {
     w->registry().remove(t);  // drops the scheduler's reference
   } else {
-    workers_[t->home_]->registry().remove_remote(t);  // the home drops it
+    // The home drops it when it next drains its inbox. A parked home would
+    // never look, and the frame (with the task's by-value parameters: a
+    // socket, say) would live on: wake it for the first entry.
+    Worker& home = *workers_[t->home_];
+    if (home.registry().remove_remote(t) && idle_.is_parked(home.index())) home.parker().unpark();
   }
 }
 

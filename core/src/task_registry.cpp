@@ -32,13 +32,14 @@ void TaskRegistry::remove(TaskHeader* t) noexcept {
   t->release_ref();  // the scheduler's reference, handed over at completion
 }
 
-void TaskRegistry::remove_remote(TaskHeader* t) noexcept {
+bool TaskRegistry::remove_remote(TaskHeader* t) noexcept {
   TaskHeader* head = inbox_.load(std::memory_order_relaxed);
   do {
     inbox_next(t) = head;
     // release: the home worker that pops t sees its final state.
   } while (
       !inbox_.compare_exchange_weak(head, t, std::memory_order_release, std::memory_order_relaxed));
+  return head == nullptr;
 }
 
 void TaskRegistry::drain_inbox() noexcept {

@@ -30,8 +30,10 @@ class TaskRegistry {
   void remove(TaskHeader* t) noexcept;
   /// Home worker only (shutdown): unlinks without dropping a reference.
   void unlink_only(TaskHeader* t) noexcept { unlink(t); }
-  /// Any thread: hands a finished task to the home worker for removal. Lock-free.
-  void remove_remote(TaskHeader* t) noexcept;
+  /// Any thread: hands a finished task to the home worker for removal.
+  /// Lock-free. Returns true if the inbox was empty (the caller then makes sure
+  /// the home worker will look soon).
+  bool remove_remote(TaskHeader* t) noexcept;
   /// Home worker only: processes the inbox.
   void drain_inbox() noexcept;
   bool inbox_empty() const noexcept { return inbox_.load(std::memory_order_relaxed) == nullptr; }

@@ -18,6 +18,10 @@
 //    weft::shield() to leave the awaited task alone.
 //  - The handle is a counted reference: copies share the task; the task keeps
 //    running when every handle is gone (detach() says so explicitly).
+//  - Lifetimes: the task's locals die when its body ends; its frame — the
+//    by-value parameters and the result — lives until the task has finished
+//    and the last handle is gone. Move a parameter whose lifetime matters (a
+//    socket, a lock guard) into a local inside the body.
 //
 // Thread-safety: every member may be called from any thread concurrently with
 // the task running; a single JoinHandle object is not itself synchronised for

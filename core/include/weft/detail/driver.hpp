@@ -45,12 +45,17 @@ class Driver {
   /// Attaches the I/O layer (weft::io's reactor) to this driver, once per
   /// runtime: `dispatch(context, events, n)` receives every ready event that is
   /// not the driver's own wake-up, and `destroy(context)` runs when the runtime
-  /// is destroyed (after its workers stopped). Returns false, and installs
-  /// nothing, if an extension is already installed (then use extension()).
-  /// Thread-safe; lock-free.
-  bool install_extension(Dispatch dispatch, void* context, void (*destroy)(void*)) noexcept;
+  /// is destroyed (after its workers stopped). The three are published together
+  /// by one CAS, so a thread that sees the context also sees its dispatch.
+  /// Returns false, and installs nothing, if an extension is already installed
+  /// (then use extension()). Thread-safe; lock-free.
+  bool install_extension(Dispatch dispatch, void* context, void (*destroy)(void*));
   /// The installed extension's context, or null. Any thread.
-  void* extension() const noexcept { return extension_.load(std::memory_order_acquire); }
+  void* extension() const noexcept {
+    // acquire: pairs with install_extension's publishing CAS.
+    const Extension* e = extension_.load(std::memory_order_acquire);
+    return e ? e->context : nullptr;
+  }
   /// Incremented by every turn(): lets the reactor tell a readiness edge that
   /// arrived after it looked from one it already consumed.
   std::uint64_t tick() const noexcept { return tick_.load(std::memory_order_acquire); }
@@ -68,9 +73,12 @@ class Driver {
   std::atomic<bool> woken_{false};
   std::atomic<std::uint64_t> tick_{0};
   std::atomic<std::int64_t> sources_{0};
-  std::atomic<void*> extension_{nullptr};
-  std::atomic<Dispatch> dispatch_{nullptr};
-  void (*destroy_extension_)(void*) = nullptr;
+  struct Extension {
+    Dispatch dispatch;
+    void* context;
+    void (*destroy)(void*);
+  };
+  std::atomic<Extension*> extension_{nullptr};
 };
 
 }  // namespace weft::detail

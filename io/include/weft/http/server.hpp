@@ -1,0 +1,101 @@
+// weft::http::Server: a small keep-alive HTTP/1.1 server.
+//
+//   weft::Task<weft::http::Response> hello(weft::http::Request& req) {
+//     co_return weft::http::Response(200, "hello world");
+//   }
+//   weft::Task<void> main_task() {
+//     weft::http::Server server(hello);
+//     server.listen(weft::io::SocketAddress::parse("127.0.0.1:8080"));
+//     co_await server.serve();        // until server.stop() (any thread)
+//   }
+//
+// Behaviour
+//  - One task per connection; requests on a connection are handled one after
+//    the other (pipelined requests are parsed from the buffer in order and
+//    their responses written together, in order).
+//  - Request parsing: weft::http::RequestParser (limits in ServerOptions).
+//    A malformed request gets 400 (or 413, 414, 431, 501, 505) with
+//    "Connection: close", and the connection closes.
+//  - "Expect: 100-continue" gets an interim "100 Continue" before the body is read.
+//  - Responses get Content-Length (computed from the body; a handler's
+//    Content-Length / Transfer-Encoding fields are replaced) and Date; HEAD
+//    responses carry no body; 1xx/204/304 carry neither body nor length.
+//    Each batch of responses goes out in one write.
+//  - A handler that throws gets a 500 (the connection stays usable); one that
+//    is cancelled ends its connection.
+//  - Timeouts: idle_timeout between requests (the connection closes quietly),
+//    read_timeout for the rest of a request once it has begun (408, close),
+//    write_timeout for each batch of responses (close).
+//  - stop(): stops accepting, closes idle connections at once, lets the
+//    others finish the request in progress (their response says
+//    "Connection: close"), then serve() returns. Thread-safe, idempotent.
+//
+// Thread-safety: stop(), local_address() and active_connections() may be
+// called from any thread; listen() and serve() from one task. The Server must
+// outlive serve(); connections still running when it is destroyed keep what
+// they need alive. Handlers run on any worker, concurrently for different
+// connections.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "weft/http/message.hpp"
+#include "weft/http/request_parser.hpp"
+#include "weft/io/address.hpp"
+#include "weft/io/tcp.hpp"
+#include "weft/task.hpp"
+
+namespace weft::http {
+
+using Handler = std::function<Task<Response>(Request&)>;
+
+struct ServerOptions {
+  /// Request line + header fields, in bytes (431 above it).
+  std::size_t max_header_bytes = 16 * 1024;
+  /// Header fields per request (431 above it).
+  std::size_t max_headers = 100;
+  /// Decoded request body, in bytes (413 above it).
+  std::uint64_t max_body_bytes = 8 * 1024 * 1024;
+  /// Time a keep-alive connection may wait for its next request.
+  std::chrono::milliseconds idle_timeout{60'000};
+  /// Time to receive the rest of a request once its first bytes arrived.
+  std::chrono::milliseconds read_timeout{30'000};
+  /// Time to write one batch of responses.
+  std::chrono::milliseconds write_timeout{30'000};
+  /// Listen backlog and SO_REUSEPORT (see weft::io::ListenOptions).
+  int backlog = 1024;
+  bool reuse_port = false;
+};
+
+class Server {
+ public:
+  explicit Server(Handler handler, ServerOptions options = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// Binds and listens (port 0: any free port). Call inside a task, before
+  /// serve(). Throws weft::io::IoError.
+  io::SocketAddress listen(const io::SocketAddress& addr);
+  /// Accepts and serves connections until stop(); then waits for the
+  /// connections to finish and returns. Call once. Cancelling it stops
+  /// accepting and cancels nothing else (call stop() for that).
+  Task<void> serve();
+  /// Graceful stop (see above). Any thread; idempotent.
+  void stop() noexcept;
+
+  io::SocketAddress local_address() const;
+  /// Connections being served right now. Any thread.
+  std::size_t active_connections() const noexcept;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace weft::http

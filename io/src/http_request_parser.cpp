@@ -1,0 +1,268 @@
+// RequestParser: find the head's end incrementally, parse the head in one
+// pass, then feed the body (Content-Length or chunked). See request_parser.hpp.
+#include "weft/http/request_parser.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "weft/http/syntax.hpp"
+
+namespace weft::http {
+
+void RequestParser::reset() noexcept {
+  state_ = State::idle;
+  scanned_ = 0;
+  line_start_ = 0;
+  body_left_ = 0;
+  expect_continue_ = false;
+  error_status_ = 0;
+  error_message_.clear();
+  chunked_.reset();
+}
+
+ParseResult RequestParser::fail(std::size_t consumed, int status, std::string message) {
+  state_ = State::failed;
+  error_status_ = status;
+  error_message_ = std::move(message);
+  expect_continue_ = false;
+  return {ParseStatus::error, consumed};
+}
+
+void RequestParser::finish_request() noexcept {
+  state_ = State::idle;
+  scanned_ = 0;
+  line_start_ = 0;
+  body_left_ = 0;
+  expect_continue_ = false;
+}
+
+ParseResult RequestParser::parse(std::string_view in, Request& req) {
+  std::size_t pos = 0;
+  if (state_ == State::failed) return {ParseStatus::error, 0};
+  if (state_ == State::idle) {
+    // RFC 9112 2.2: ignore empty lines before a request-line.
+    while (pos < in.size() && (in[pos] == '\r' || in[pos] == '\n'))
+      ++pos;
+    if (pos == in.size()) return {ParseStatus::incomplete, pos};
+    req.clear();
+    state_ = State::head;
+    scanned_ = 0;
+    line_start_ = 0;
+  }
+  if (state_ == State::head) {
+    const std::string_view h = in.substr(pos);
+    std::size_t i = scanned_;
+    for (;;) {
+      const void* nl = i < h.size() ? std::memchr(h.data() + i, '\n', h.size() - i) : nullptr;
+      std::size_t end =
+          nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - h.data()) + 1 : h.size();
+      if (end > limits_.max_header_bytes) {
+        if (line_start_ == 0)
+          return fail(
+              pos, 414,
+              "request line longer than " + std::to_string(limits_.max_header_bytes) + " bytes");
+        return fail(
+            pos, 431,
+            "request header larger than " + std::to_string(limits_.max_header_bytes) + " bytes");
+      }
+      if (!nl) {
+        scanned_ = h.size();
+        return {ParseStatus::incomplete, pos};
+      }
+      const std::size_t j = end - 1;  // the '\n'
+      const std::size_t len = j - line_start_;
+      const bool empty_line = len == 0 || (len == 1 && h[j - 1] == '\r');
+      if (empty_line && line_start_ > 0) {
+        if (!parse_head(h.substr(0, end), req)) return {ParseStatus::error, pos};
+        pos += end;
+        break;
+      }
+      line_start_ = end;
+      i = end;
+    }
+  }
+  if (state_ == State::body_length) {
+    std::size_t take =
+        static_cast<std::size_t>(std::min<std::uint64_t>(body_left_, in.size() - pos));
+    req.body.append(in.data() + pos, take);
+    pos += take;
+    body_left_ -= take;
+    if (take > 0) expect_continue_ = false;
+    if (body_left_ > 0) return {ParseStatus::incomplete, pos};
+  } else if (state_ == State::body_chunked) {
+    ParseResult r = chunked_.feed(in.substr(pos), req.body);
+    pos += r.consumed;
+    if (r.consumed > 0) expect_continue_ = false;
+    if (r.status == ParseStatus::error)
+      return fail(pos, chunked_.error_status(), chunked_.error_message());
+    if (r.status == ParseStatus::incomplete) return {ParseStatus::incomplete, pos};
+  }
+  finish_request();
+  return {ParseStatus::complete, pos};
+}
+
+namespace {
+
+bool valid_target(std::string_view t) noexcept {
+  if (t.empty()) return false;
+  for (char ch : t) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c == 0x7f) return false;  // controls and spaces
+  }
+  return true;
+}
+
+}  // namespace
+
+bool RequestParser::parse_head(std::string_view head, Request& req) {
+  // Split into lines (CRLF or LF); a CR anywhere else is a bare CR.
+  std::size_t at = 0;
+  auto next_line = [&](std::string_view& line) -> int {  // 1: line, 0: end, -1: bare CR
+    std::size_t nl = head.find('\n', at);
+    line = head.substr(at, nl - at);
+    at = nl + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find('\r') != std::string_view::npos) return -1;
+    return line.empty() ? 0 : 1;
+  };
+
+  std::string_view line;
+  if (next_line(line) < 0) {
+    fail(0, 400, "bare CR in the request line");
+    return false;
+  }
+
+  // request-line = method SP request-target SP HTTP-version
+  std::size_t sp1 = line.find(' ');
+  std::size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos) {
+    fail(0, 400, "malformed request line (expected: METHOD SP TARGET SP HTTP/1.1)");
+    return false;
+  }
+  std::string_view method = line.substr(0, sp1);
+  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  std::string_view version = line.substr(sp2 + 1);
+  if (!syntax::is_token(method)) {
+    fail(0, 400, "invalid method in the request line");
+    return false;
+  }
+  if (!valid_target(target)) {
+    fail(0, 400, "invalid request target");
+    return false;
+  }
+  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[6] != '.' ||
+      version[5] < '0' || version[5] > '9' || version[7] < '0' || version[7] > '9') {
+    fail(0, 400, "malformed HTTP version in the request line");
+    return false;
+  }
+  if (version[5] != '1') {
+    fail(0, 505, "only HTTP/1.0 and HTTP/1.1 are supported");
+    return false;
+  }
+  req.method.assign(method);
+  req.target.assign(target);
+  req.version_minor = version[7] == '0' ? 0 : 1;  // 1.x > 1.1 is treated as 1.1 (RFC 9110 6.2)
+
+  std::size_t fields = 0, hosts = 0, te_codings = 0;
+  bool have_length = false, te_unknown = false, te_seen = false;
+  bool conn_close = false, conn_keep = false, expect = false;
+  std::uint64_t length = 0;
+  for (;;) {
+    int r = next_line(line);
+    if (r == 0) break;
+    if (r < 0) {
+      fail(0, 400, "bare CR in a header field");
+      return false;
+    }
+    if (++fields > limits_.max_headers) {
+      fail(0, 431, "more than " + std::to_string(limits_.max_headers) + " header fields");
+      return false;
+    }
+    std::string_view name, value;
+    if (!syntax::split_field_line(line, name, value)) {
+      fail(0, 400,
+           line.front() == ' ' || line.front() == '\t' ? "obsolete line folding in a header field"
+                                                       : "malformed header field");
+      return false;
+    }
+    req.headers.add(name, value);
+    if (iequals(name, "Content-Length")) {
+      auto v = syntax::parse_content_length(value);
+      if (!v) {
+        bool digits = !value.empty() && std::all_of(value.begin(), value.end(),
+                                                    [](char c) { return c >= '0' && c <= '9'; });
+        fail(0, digits ? 413 : 400, digits ? "Content-Length too large" : "invalid Content-Length");
+        return false;
+      }
+      if (have_length && *v != length) {
+        fail(0, 400, "conflicting Content-Length headers");
+        return false;
+      }
+      have_length = true;
+      length = *v;
+    } else if (iequals(name, "Transfer-Encoding")) {
+      te_seen = true;
+      std::string_view list = value;
+      while (!list.empty()) {
+        std::size_t comma = list.find(',');
+        std::string_view coding = syntax::trim_ows(list.substr(0, comma));
+        if (!coding.empty()) {
+          ++te_codings;
+          if (!iequals(coding, "chunked")) te_unknown = true;
+        }
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+      }
+    } else if (iequals(name, "Host")) {
+      ++hosts;
+    } else if (iequals(name, "Connection")) {
+      if (syntax::list_contains(value, "close")) conn_close = true;
+      if (syntax::list_contains(value, "keep-alive")) conn_keep = true;
+    } else if (iequals(name, "Expect")) {
+      expect = iequals(value, "100-continue");
+    }
+  }
+
+  if (req.version_minor == 1 && hosts != 1) {
+    fail(0, 400, hosts == 0 ? "missing Host header" : "more than one Host header");
+    return false;
+  }
+  if (te_seen) {
+    if (req.version_minor == 0) {
+      fail(0, 400, "Transfer-Encoding in an HTTP/1.0 request");
+      return false;
+    }
+    if (have_length) {
+      fail(0, 400, "both Content-Length and Transfer-Encoding");
+      return false;
+    }
+    if (te_unknown) {
+      fail(0, 501, "unsupported transfer coding (only chunked is accepted)");
+      return false;
+    }
+    if (te_codings != 1) {
+      fail(0, 400, "invalid Transfer-Encoding");
+      return false;
+    }
+  }
+  req.keep_alive = req.version_minor == 1 ? !conn_close : (conn_keep && !conn_close);
+  if (te_seen) {
+    chunked_.reset();
+    chunked_.set_max_body(limits_.max_body_bytes);
+    state_ = State::body_chunked;
+  } else if (length > 0) {
+    if (length > limits_.max_body_bytes) {
+      fail(0, 413, "request body larger than " + std::to_string(limits_.max_body_bytes) + " bytes");
+      return false;
+    }
+    body_left_ = length;
+    state_ = State::body_length;
+  } else {
+    state_ = State::idle;  // no body: parse() completes the request
+    return true;
+  }
+  expect_continue_ = expect && req.version_minor == 1;
+  return true;
+}
+
+}  // namespace weft::http

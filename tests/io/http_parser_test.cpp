@@ -1,0 +1,319 @@
+// RequestParser and ChunkedDecoder, pure: a table of requests (valid and
+// malformed, each with the expected result or status), split-invariance (the
+// same bytes in every split give the same result), pipelining, and a fuzz
+// loop of mutated inputs that must never crash, hang or over-consume.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "weft/http/chunked.hpp"
+#include "weft/http/request_parser.hpp"
+#include "weft/http/syntax.hpp"
+#include "weft_test.hpp"
+
+namespace http = weft::http;
+using namespace std::string_literals;
+using http::ParseStatus;
+
+namespace {
+
+struct Outcome {
+  ParseStatus status = ParseStatus::incomplete;
+  int error = 0;
+  std::size_t consumed = 0;
+  http::Request req;
+};
+
+/// Feeds `input` in pieces of `piece` bytes (0: all at once), as a server
+/// does: the unconsumed bytes are presented again with the new ones.
+Outcome feed(const std::string& input, std::size_t piece, http::ParserLimits limits = {}) {
+  http::RequestParser p(limits);
+  Outcome o;
+  std::string pending;
+  std::size_t offered = 0;
+  while (true) {
+    std::size_t take =
+        piece == 0 ? input.size() - offered : std::min(piece, input.size() - offered);
+    pending.append(input, offered, take);
+    offered += take;
+    http::ParseResult r = p.parse(pending, o.req);
+    EXPECT_LE(r.consumed, pending.size());
+    pending.erase(0, r.consumed);
+    o.consumed += r.consumed;
+    o.status = r.status;
+    if (r.status != ParseStatus::incomplete) break;
+    if (offered == input.size()) break;
+  }
+  if (o.status == ParseStatus::error) o.error = p.error_status();
+  return o;
+}
+
+struct Case {
+  const char* name;
+  std::string input;
+  int expect;  // 0: complete; -1: incomplete; else the error status
+  std::string body = {};
+};
+
+std::vector<Case> cases() {
+  const std::string big_header(20000, 'a');
+  std::string many_headers = "GET / HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 150; ++i)
+    many_headers += "X-" + std::to_string(i) + ": v\r\n";
+  many_headers += "\r\n";
+  return {
+      {"simple get", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 0},
+      {"bare LF line ends", "GET / HTTP/1.1\nHost: a\n\n", 0},
+      {"leading empty lines", "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 0},
+      {"http/1.0 without host", "GET / HTTP/1.0\r\n\r\n", 0},
+      {"content-length body", "POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", 0,
+       "hello"},
+      {"chunked body",
+       "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
+       "6;ext=1\r\n world\r\n0\r\nTrailer: x\r\n\r\n",
+       0, "hello world"},
+      {"chunked, upper-case hex and coding",
+       "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: "
+       "CHUNKED\r\n\r\nA\r\n0123456789\r\n0\r\n\r\n",
+       0, "0123456789"},
+      {"same content-length twice",
+       "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok", 0, "ok"},
+      {"unknown method is fine", "BREW /pot HTTP/1.1\r\nHost: a\r\n\r\n", 0},
+      {"http/1.2 is treated as 1.1", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", 0},
+      {"incomplete head", "GET / HTTP/1.1\r\nHost: a\r\n", -1},
+      {"incomplete body", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc", -1},
+      // malformed -> 400
+      {"no version", "GET /\r\nHost: a\r\n\r\n", 400},
+      {"two spaces", "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"bad version", "GET / HTTP/x.1\r\nHost: a\r\n\r\n", 400},
+      {"lower-case version", "GET / http/1.1\r\nHost: a\r\n\r\n", 400},
+      {"bad method char", "GE(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"control char in target", std::string("GET /\x01 HTTP/1.1\r\nHost: a\r\n\r\n"), 400},
+      {"missing host", "GET / HTTP/1.1\r\n\r\n", 400},
+      {"two hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+      {"space before colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400},
+      {"no colon", "GET / HTTP/1.1\r\nHost a\r\n\r\n", 400},
+      {"empty header name", "GET / HTTP/1.1\r\n: a\r\nHost: a\r\n\r\n", 400},
+      {"obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", 400},
+      {"bare CR in header", "GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n", 400},
+      {"NUL in value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n"s, 400},
+      {"negative length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", 400},
+      {"length list", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1, 2\r\n\r\n", 400},
+      {"conflicting lengths",
+       "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400},
+      {"length and chunked",
+       "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: "
+       "chunked\r\n\r\n0\r\n\r\n",
+       400},
+      {"chunked twice",
+       "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400},
+      {"chunked in 1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+      {"bad chunk size", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+       400},
+      {"chunk size overflow",
+       "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n11111111111111111\r\n",
+       400},
+      {"chunk without CRLF",
+       "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabX\r\n0\r\n\r\n",
+       400},
+      {"chunk size bare LF",
+       "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\nab\r\n0\r\n\r\n", 400},
+      // unsupported -> 501 / 505
+      {"gzip coding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+       501},
+      {"http/2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505},
+      {"http/0.9 style version", "GET / HTTP/0.9\r\n\r\n", 505},
+      // limits -> 413 / 414 / 431
+      {"huge header", "GET / HTTP/1.1\r\nHost: a\r\nX: " + big_header + "\r\n\r\n", 431},
+      {"huge target", "GET /" + big_header + " HTTP/1.1\r\nHost: a\r\n\r\n", 414},
+      {"too many headers", many_headers, 431},
+      {"body over limit", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9000000\r\n\r\n", 413},
+      {"absurd length",
+       "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n", 413},
+      {"chunked over limit",
+       "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFF\r\n", 413},
+  };
+}
+
+TEST(HttpParser, TableOfRequestsInEverySplit) {
+  for (const Case& c : cases()) {
+    for (std::size_t piece :
+         {std::size_t(0), std::size_t(1), std::size_t(2), std::size_t(7), std::size_t(64)}) {
+      Outcome o = feed(c.input, piece);
+      SCOPED_TRACE(std::string(c.name) + ", piece " + std::to_string(piece));
+      if (c.expect == 0) {
+        ASSERT_EQ(o.status, ParseStatus::complete);
+        EXPECT_EQ(o.consumed, c.input.size());
+        EXPECT_EQ(o.req.body, c.body);
+      } else if (c.expect < 0) {
+        EXPECT_EQ(o.status, ParseStatus::incomplete);
+      } else {
+        ASSERT_EQ(o.status, ParseStatus::error);
+        EXPECT_EQ(o.error, c.expect);
+      }
+    }
+  }
+}
+
+TEST(HttpParser, FieldsAndKeepAlive) {
+  Outcome o = feed(
+      "GET /a/b?x=1&y=2 HTTP/1.1\r\nHost: example.com\r\nX-Thing:   padded value \t\r\n"
+      "Connection: Upgrade, close\r\n\r\n",
+      0);
+  ASSERT_EQ(o.status, ParseStatus::complete);
+  EXPECT_EQ(o.req.method, "GET");
+  EXPECT_EQ(o.req.path(), "/a/b");
+  EXPECT_EQ(o.req.query(), "x=1&y=2");
+  EXPECT_EQ(o.req.version_minor, 1);
+  EXPECT_EQ(o.req.headers.get("x-thing"), "padded value");
+  EXPECT_EQ(o.req.headers.get("HOST"), "example.com");
+  EXPECT_FALSE(o.req.keep_alive);
+  EXPECT_TRUE(feed("GET / HTTP/1.1\r\nHost: a\r\n\r\n", 0).req.keep_alive);
+  EXPECT_FALSE(feed("GET / HTTP/1.0\r\n\r\n", 0).req.keep_alive);
+  EXPECT_TRUE(feed("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", 0).req.keep_alive);
+}
+
+TEST(HttpParser, PipelinedRequestsAndReuse) {
+  std::string three =
+      "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"
+      "POST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"
+      "PUT /3 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\n\r\n";
+  http::RequestParser p;
+  http::Request req;
+  std::string_view in = three;
+  std::vector<std::string> seen;
+  while (!in.empty()) {
+    auto r = p.parse(in, req);
+    ASSERT_EQ(r.status, ParseStatus::complete);
+    seen.push_back(req.method + " " + req.target + " " + req.body);
+    in.remove_prefix(r.consumed);
+    EXPECT_TRUE(p.idle());
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"GET /1 ", "POST /2 abc", "PUT /3 z"}));
+}
+
+TEST(HttpParser, ExpectContinueIsReportedUntilTheBodyStarts) {
+  http::RequestParser p;
+  http::Request req;
+  std::string head =
+      "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
+  auto r = p.parse(head, req);
+  EXPECT_EQ(r.status, ParseStatus::incomplete);
+  EXPECT_EQ(r.consumed, head.size());
+  EXPECT_TRUE(p.expects_continue());
+  r = p.parse("o", req);
+  EXPECT_FALSE(p.expects_continue());
+  r = p.parse("k", req);
+  EXPECT_EQ(r.status, ParseStatus::complete);
+  EXPECT_EQ(req.body, "ok");
+}
+
+TEST(HttpParser, FailedParserStaysFailedUntilReset) {
+  http::RequestParser p;
+  http::Request req;
+  EXPECT_EQ(p.parse("BAD\r\n\r\n", req).status, ParseStatus::error);
+  EXPECT_EQ(p.error_status(), 400);
+  EXPECT_FALSE(p.error_message().empty());
+  EXPECT_EQ(p.parse("GET / HTTP/1.1\r\nHost: a\r\n\r\n", req).status, ParseStatus::error);
+  p.reset();
+  EXPECT_EQ(p.parse("GET / HTTP/1.1\r\nHost: a\r\n\r\n", req).status, ParseStatus::complete);
+}
+
+TEST(ChunkedDecoder, DecodesInAnySplitAndStopsAtTheEnd) {
+  std::string body = "4\r\nWiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\n\r\nNEXT";
+  for (std::size_t piece = 1; piece <= body.size(); ++piece) {
+    http::ChunkedDecoder d;
+    std::string out;
+    std::size_t used = 0;
+    http::ParseResult r{ParseStatus::incomplete, 0};
+    while (used < body.size() && r.status == ParseStatus::incomplete) {
+      std::string_view part(body.data() + used, std::min(piece, body.size() - used));
+      r = d.feed(part, out);
+      used += r.consumed;
+    }
+    ASSERT_EQ(r.status, ParseStatus::complete) << piece;
+    EXPECT_EQ(out, "Wikipedia in\r\n\r\nchunks.");
+    EXPECT_EQ(body.substr(used), "NEXT");
+  }
+}
+
+TEST(ChunkedDecoder, LimitsAndGarbage) {
+  http::ChunkedDecoder d(10);
+  std::string out;
+  EXPECT_EQ(d.feed("B\r\n", out).status, ParseStatus::error);
+  EXPECT_EQ(d.error_status(), 413);
+  http::ChunkedDecoder e;
+  EXPECT_EQ(e.feed("5;\x01\r\n", out).status, ParseStatus::error);
+  EXPECT_EQ(e.error_status(), 400);
+  http::ChunkedDecoder f;
+  EXPECT_EQ(f.feed("\r\n", out).status, ParseStatus::error);
+}
+
+TEST(HttpSyntax, Helpers) {
+  using namespace http::syntax;
+  EXPECT_EQ(parse_content_length("0"), 0u);
+  EXPECT_EQ(parse_content_length("123"), 123u);
+  EXPECT_FALSE(parse_content_length("+1"));
+  EXPECT_FALSE(parse_content_length(""));
+  EXPECT_FALSE(parse_content_length("1 "));
+  EXPECT_TRUE(list_contains("a, Keep-Alive ,b", "keep-alive"));
+  EXPECT_FALSE(list_contains("keep-alives", "keep-alive"));
+  EXPECT_EQ(list_last("gzip,  chunked "), "chunked");
+  EXPECT_TRUE(is_token("X-Custom_1"));
+  EXPECT_FALSE(is_token("a b"));
+}
+
+TEST(HttpParser, FuzzedInputsNeverCrashOrOverConsume) {
+  weft::test::Watchdog dog(std::chrono::seconds(120));
+  std::vector<std::string> seeds;
+  for (const Case& c : cases())
+    seeds.push_back(c.input);
+  std::mt19937 rng(20240611);
+  const long rounds = weft::test::stress_iterations(20000);
+  long completes = 0, errors = 0;
+  for (long i = 0; i < rounds; ++i) {
+    std::string s = seeds[rng() % seeds.size()];
+    int edits = 1 + static_cast<int>(rng() % 4);
+    for (int k = 0; k < edits && !s.empty(); ++k) {
+      std::size_t at = rng() % s.size();
+      switch (rng() % 4) {
+        case 0:
+          s[at] = static_cast<char>(rng() & 0xff);
+          break;
+        case 1:
+          s.erase(at, 1 + rng() % 8);
+          break;
+        case 2:
+          s.insert(at, 1, "\r\n: \t0;"[rng() % 7]);
+          break;
+        default:
+          s.insert(at, s.substr(at, rng() % 16));
+          break;
+      }
+    }
+    http::ParserLimits limits{.max_header_bytes = 512, .max_headers = 8, .max_body_bytes = 64};
+    Outcome whole = feed(s, 0, limits);
+    Outcome split = feed(s, 1 + rng() % 9, limits);
+    // The result never depends on how the bytes were split.
+    ASSERT_EQ(whole.status, split.status) << s;
+    ASSERT_EQ(whole.error, split.error) << s;
+    if (whole.status == ParseStatus::complete) {
+      ASSERT_EQ(whole.consumed, split.consumed);
+      ASSERT_EQ(whole.req.body, split.req.body);
+      ASSERT_LE(whole.req.body.size(), 64u);
+      ++completes;
+    } else if (whole.status == ParseStatus::error) {
+      ASSERT_TRUE(whole.error == 400 || whole.error == 413 || whole.error == 414 ||
+                  whole.error == 431 || whole.error == 501 || whole.error == 505)
+          << whole.error;
+      ++errors;
+    }
+  }
+  weft::test::report_iterations("http parser fuzz", rounds);
+  EXPECT_GT(completes, 0);
+  EXPECT_GT(errors, 0);
+}
+
+}  // namespace
