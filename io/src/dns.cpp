@@ -60,8 +60,26 @@ std::optional<SocketAddress> numeric(std::string_view host) {
   }
 }
 
+std::atomic<detail::LookupHook> lookup_hook{nullptr};
+
+/// RFC 6761 6.3: "localhost." and names below it are the loopback addresses.
+bool is_localhost(const std::string& lowered) {
+  std::string_view h = lowered;
+  if (!h.empty() && h.back() == '.') h.remove_suffix(1);  // the fully qualified form
+  constexpr std::string_view kName = "localhost";
+  return h == kName || (h.size() > kName.size() + 1 && h.ends_with(kName) &&
+                        h[h.size() - kName.size() - 1] == '.');
+}
+
 /// Runs on the blocking pool.
 Entry lookup(const std::string& host) {
+  // acquire: a hook installed before the lookup started is fully visible.
+  if (detail::LookupHook hook = lookup_hook.load(std::memory_order_acquire)) {
+    Entry e;
+    e.error = hook(host, e.addrs);
+    if (e.error) e.message = "weft::io::resolve(" + host + "): " + ::gai_strerror(e.error);
+    return e;
+  }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -118,6 +136,9 @@ Task<std::vector<SocketAddress>> resolve(std::string host, std::uint16_t port) {
     co_return std::vector<SocketAddress>{*a};
   }
   std::string key = lower(host);
+  if (is_localhost(key))
+    co_return std::vector<SocketAddress>{SocketAddress("127.0.0.1", port),
+                                         SocketAddress("::1", port)};
   {
     Cache& c = cache();
     std::lock_guard<std::mutex> lock(c.mu);
@@ -141,6 +162,10 @@ void set_dns_cache_ttl(std::chrono::seconds positive, std::chrono::seconds negat
   // relaxed: configuration values, read independently.
   cache().positive_s.store(positive.count(), std::memory_order_relaxed);
   cache().negative_s.store(negative.count(), std::memory_order_relaxed);
+}
+
+void detail::set_lookup_hook_for_testing(detail::LookupHook hook) noexcept {
+  lookup_hook.store(hook, std::memory_order_release);  // pairs with lookup()'s acquire
 }
 
 void clear_dns_cache() {

@@ -120,6 +120,24 @@ TEST(Spawn, MoveOnlyResultMovedOutOnce) {
   EXPECT_TRUE(weft::run(main_task(), {.workers = 2}));
 }
 
+TEST(Spawn, CopyAfterAnotherHandleMovedTheResultOutIsAnError) {
+  weft::test::Watchdog dog(60s);
+  auto make = []() -> weft::Task<std::string> { co_return std::string(100, 'x'); };
+  auto main_task = [&]() -> weft::Task<bool> {
+    auto a = weft::spawn(make());
+    weft::JoinHandle<std::string> b = a;  // a second handle on the same task
+    std::string moved = co_await std::move(a);
+    bool threw = false;
+    try {
+      (void)co_await b;  // would silently copy a moved-from string
+    } catch (const weft::InvalidStateError&) {
+      threw = true;
+    }
+    co_return moved.size() == 100 && threw;
+  };
+  EXPECT_TRUE(weft::run(main_task(), {.workers = 2}));
+}
+
 TEST(Spawn, SpawnAndBlockOnFromPlainThreads) {
   weft::test::Watchdog dog(120s);
   weft::Runtime rt({.workers = 2});

@@ -154,8 +154,12 @@ class JoinHandle {
     if constexpr (std::is_void_v<T>) {
       p_->copy();
     } else if constexpr (std::is_copy_constructible_v<T>) {
-      if (!move_out) return p_->copy();
-      return take_once();
+      if (move_out) return take_once();
+      // acquire: pairs with take_once()'s acq_rel claim of the value.
+      if (p_->state_.load(std::memory_order_acquire) & detail::TaskHeader::kResultTaken &&
+          !p_->error())
+        throw InvalidStateError("weft::JoinHandle: the result was already moved out");
+      return p_->copy();
     } else {
       return take_once();
     }

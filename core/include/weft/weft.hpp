@@ -1,14 +1,20 @@
 // Everything in weft::core, in one include.
 #pragma once
 
+#include "weft/as_completed.hpp"
 #include "weft/blocking.hpp"
 #include "weft/debug.hpp"
 #include "weft/errors.hpp"
+#include "weft/exception_group.hpp"
+#include "weft/gather.hpp"
 #include "weft/join_handle.hpp"
 #include "weft/metrics.hpp"
+#include "weft/outcome.hpp"
 #include "weft/runtime.hpp"
 #include "weft/shield.hpp"
 #include "weft/task.hpp"
+#include "weft/task_group.hpp"
 #include "weft/this_task.hpp"
 #include "weft/time.hpp"
+#include "weft/wait.hpp"
 #include "weft/yield.hpp"

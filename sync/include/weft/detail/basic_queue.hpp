@@ -1,0 +1,331 @@
+// BasicQueue<T, Storage>: asyncio.Queue's API over QueueCore (counting, waiting,
+// join, shutdown) and an item storage (FIFO, LIFO or priority). The public
+// classes and their documentation are in weft/queue.hpp.
+#pragma once
+
+#include <chrono>
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "weft/detail/queue_core.hpp"
+#include "weft/detail/thread_context.hpp"
+#include "weft/errors.hpp"
+#include "weft/sync_errors.hpp"
+
+namespace weft::detail {
+
+template <class T, class Storage>
+class BasicQueue : private QueueCore {
+  static_assert(std::is_nothrow_move_constructible_v<T>,
+                "weft::Queue<T>: T must be nothrow move constructible (items move between "
+                "threads inside lock-free hand-offs that cannot be undone)");
+  static_assert(std::is_nothrow_destructible_v<T>,
+                "weft::Queue<T>: T must be nothrow destructible");
+  using Prepared = typename Storage::Prepared;
+
+ public:
+  using value_type = T;
+  class PutAwaiter;
+  class GetAwaiter;
+  class JoinAwaiter;
+
+  using QueueCore::empty;
+  using QueueCore::full;
+  using QueueCore::is_shutdown;
+  using QueueCore::maxsize;
+  using QueueCore::qsize;
+  using QueueCore::unfinished_tasks;
+
+  // ---- awaiting operations (inside a weft task) ----
+
+  /// Puts `item`, waiting while the queue is full. Throws QueueShutDown after
+  /// shutdown(), CancelledError if cancelled while waiting (the item is then
+  /// not in the queue).
+  [[nodiscard]] PutAwaiter put(T item) { return PutAwaiter(this, std::move(item)); }
+  /// Removes and returns an item, waiting while the queue is empty. Throws
+  /// QueueShutDown once the queue is shut down and empty (immediately for an
+  /// immediate shutdown), CancelledError if cancelled while waiting (no item
+  /// is taken then).
+  [[nodiscard]] GetAwaiter get() noexcept { return GetAwaiter(this); }
+  /// Waits until every item put has been marked done with task_done().
+  [[nodiscard]] JoinAwaiter join() noexcept { return JoinAwaiter(this); }
+
+  // ---- non-waiting operations (any thread) ----
+
+  /// Throws QueueFull if there is no room (or putters are waiting for it),
+  /// QueueShutDown after shutdown(). The item is moved from only on success.
+  void put_nowait(T&& item) {
+    if (try_hand_over(&item)) return;  // a getter was waiting: straight to it
+    switch (reserve_room()) {
+      case Status::ok:
+        break;
+      case Status::shut_down:
+        throw QueueShutDown();
+      default:
+        throw QueueFull();
+    }
+    insert(std::move(item));
+  }
+  void put_nowait(const T& item) {
+    T copy(item);
+    put_nowait(std::move(copy));
+  }
+  /// put_nowait() that returns false instead of throwing QueueFull (it still
+  /// throws QueueShutDown). The item is moved from only on success.
+  bool try_put(T&& item) {
+    if (try_hand_over(&item)) return true;
+    Status st = reserve_room();
+    if (st == Status::shut_down) throw QueueShutDown();
+    if (st != Status::ok) return false;
+    insert(std::move(item));
+    return true;
+  }
+  bool try_put(const T& item) {
+    T copy(item);
+    return try_put(std::move(copy));
+  }
+  /// Throws QueueEmpty if no item is available (or getters are waiting for
+  /// it), QueueShutDown if the queue is shut down and empty.
+  T get_nowait() {
+    switch (reserve_item(/*nowait=*/true)) {
+      case Status::ok:
+        break;
+      case Status::shut_down:
+        throw QueueShutDown();
+      default:
+        throw QueueEmpty();
+    }
+    return take();
+  }
+  /// get_nowait() that returns nullopt instead of throwing QueueEmpty (it still
+  /// throws QueueShutDown).
+  std::optional<T> try_get() {
+    Status st = reserve_item(/*nowait=*/true);
+    if (st == Status::shut_down) throw QueueShutDown();
+    if (st != Status::ok) return std::nullopt;
+    return take();
+  }
+
+  /// Marks one item done (asyncio's task_done()). Throws ValueError when called
+  /// more times than items were put. Lock-free: one CAS when uncontended.
+  void task_done() { QueueCore::task_done(); }
+  /// Python 3.13's shutdown(): see weft/queue.hpp.
+  void shutdown(bool immediate = false) { QueueCore::shutdown(immediate); }
+
+  // ---- blocking operations for plain threads (never on a weft worker) ----
+
+  /// Puts `item`, blocking while full; false if `timeout` passed first (the
+  /// item is then not in the queue). Throws QueueShutDown after shutdown().
+  bool put_blocking(T item, std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) {
+    check_blocking("put_blocking");
+    PutAwaiter a(this, std::move(item));
+    if (a.await_ready()) {
+      a.await_resume();
+      return true;
+    }
+    a.tag = kPut;
+    std::uint32_t outcome = wait_blocking(&a, deadline_of(timeout));
+    if (outcome == WaitNode::kRefused) throw QueueShutDown();
+    return outcome == WaitNode::kGranted;
+  }
+  /// Removes an item, blocking while empty; nullopt if `timeout` passed first.
+  /// Throws QueueShutDown like get().
+  std::optional<T> get_blocking(
+      std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) {
+    check_blocking("get_blocking");
+    GetAwaiter a(this);
+    if (!a.await_ready()) {
+      std::uint32_t outcome = wait_blocking(&a, deadline_of(timeout));
+      if (outcome == WaitNode::kRefused) throw QueueShutDown();
+      if (outcome != WaitNode::kGranted) return std::nullopt;
+      return std::move(*a.slot_);
+    }
+    return a.await_resume();
+  }
+
+ protected:
+  template <class... StorageArgs>
+  explicit BasicQueue(std::int64_t maxsize, StorageArgs&&... args)
+      : QueueCore(maxsize),
+        storage_(maxsize > 0 ? static_cast<std::size_t>(maxsize) : 0,
+                 std::forward<StorageArgs>(args)...) {}
+
+ private:
+  /// Pushes an item whose room is reserved. Nothing is lost if preparing it
+  /// (an allocation) throws: the reservation is returned, the item untouched.
+  void insert(T&& item) {
+    Prepared p;
+    try {
+      p = storage_.prepare(std::move(item));
+    } catch (...) {
+      cancel_room();
+      throw;
+    }
+    push_prepared(std::move(p));
+    publish();
+  }
+  void push_prepared(Prepared&& p) noexcept {
+    try {
+      storage_.push(std::move(p));
+    } catch (...) {
+      // Only the priority storage allocates here (its heap grows): out of
+      // memory inside a hand-off that cannot be undone.
+      std::terminate();
+    }
+  }
+  /// Pops an item whose reservation is held and frees its room.
+  T take() noexcept {
+    T v = storage_.pop();
+    release_room();
+    return v;
+  }
+  static std::int64_t deadline_of(std::chrono::nanoseconds timeout) noexcept {
+    if (timeout == std::chrono::nanoseconds::max()) return -1;
+    // steady_clock is CLOCK_MONOTONIC, the clock of Combiner::wait_blocking.
+    std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::steady_clock::now().time_since_epoch())
+                           .count();
+    std::int64_t t = timeout.count() < 0 ? 0 : timeout.count();
+    return t > INT64_MAX - now ? INT64_MAX : now + t;
+  }
+  static void check_blocking(const char* what) {
+    if (tls_context.worker)
+      throw InvalidStateError(std::string("weft::Queue::") + what +
+                              ": called on a weft worker thread; co_await instead");
+  }
+
+  void store_putter(WaitNode* n) noexcept final {
+    auto* a = static_cast<PutAwaiter*>(static_cast<WaitAwaiter*>(n));
+    push_prepared(std::move(a->prepared_));
+  }
+  void load_getter(WaitNode* n) noexcept final {
+    auto* a = static_cast<GetAwaiter*>(static_cast<WaitAwaiter*>(n));
+    a->slot_.emplace(storage_.pop());
+  }
+  void drop_item() noexcept final { (void)storage_.pop(); }
+  void give_item(WaitNode* n, void* item) noexcept final {
+    auto* a = static_cast<GetAwaiter*>(static_cast<WaitAwaiter*>(n));
+    a->slot_.emplace(std::move(*static_cast<T*>(item)));
+  }
+
+  Storage storage_;
+};
+
+template <class T, class Storage>
+class BasicQueue<T, Storage>::PutAwaiter : public WaitAwaiter {
+ public:
+  PutAwaiter(BasicQueue* q, T&& item)
+      : WaitAwaiter(q), prepared_(q->storage_.prepare(std::move(item))) {}
+  PutAwaiter(PutAwaiter&&) noexcept = default;
+
+  bool await_ready() {
+    if (queue()->try_hand_over(prepared_.get())) return ready_now();  // to a waiting getter
+    switch (queue()->reserve_room()) {
+      case Status::ok:
+        queue()->push_prepared(std::move(prepared_));
+        queue()->publish();
+        return ready_now();
+      case Status::shut_down:
+        shut_down_ = true;
+        return true;
+      default:
+        tag = kPut;
+        return false;
+    }
+  }
+  bool await_suspend(std::coroutine_handle<> h) {
+    if (state.load(std::memory_order_relaxed) == kReadyYield) {
+      yield_ready(h, "Queue.put");
+      return true;
+    }
+    return suspend(h, "Queue.put");
+  }
+  void await_resume() {
+    if (shut_down_) throw QueueShutDown();
+    switch (outcome()) {
+      case kCancelled:
+        throw CancelledError();
+      case kRefused:
+        throw QueueShutDown();
+      default:
+        return;  // in the queue
+    }
+  }
+
+ private:
+  friend class BasicQueue;
+  BasicQueue* queue() const noexcept { return static_cast<BasicQueue*>(owner()); }
+  Prepared prepared_;
+  bool shut_down_ = false;
+};
+
+template <class T, class Storage>
+class BasicQueue<T, Storage>::GetAwaiter : public WaitAwaiter {
+ public:
+  explicit GetAwaiter(BasicQueue* q) noexcept : WaitAwaiter(q) {}
+  GetAwaiter(GetAwaiter&&) noexcept = default;
+
+  bool await_ready() noexcept {
+    switch (queue()->reserve_item(/*nowait=*/false)) {
+      case Status::ok:
+        slot_.emplace(queue()->take());
+        return ready_now();
+      case Status::shut_down:
+        shut_down_ = true;
+        return true;
+      default:
+        tag = kGet;
+        return false;
+    }
+  }
+  bool await_suspend(std::coroutine_handle<> h) {
+    if (state.load(std::memory_order_relaxed) == kReadyYield) {
+      yield_ready(h, "Queue.get");
+      return true;
+    }
+    return suspend(h, "Queue.get");
+  }
+  T await_resume() {
+    if (shut_down_) throw QueueShutDown();
+    switch (outcome()) {
+      case kCancelled:
+        throw CancelledError();
+      case kRefused:
+        throw QueueShutDown();
+      default:
+        return std::move(*slot_);
+    }
+  }
+
+ private:
+  friend class BasicQueue;
+  BasicQueue* queue() const noexcept { return static_cast<BasicQueue*>(owner()); }
+  std::optional<T> slot_;
+  bool shut_down_ = false;
+};
+
+template <class T, class Storage>
+class BasicQueue<T, Storage>::JoinAwaiter : public WaitAwaiter {
+ public:
+  explicit JoinAwaiter(BasicQueue* q) noexcept : WaitAwaiter(q) {}
+  bool await_ready() noexcept {
+    return static_cast<BasicQueue*>(owner())->join_ready(tag) && ready_now();
+  }
+  bool await_suspend(std::coroutine_handle<> h) {
+    if (state.load(std::memory_order_relaxed) == kReadyYield) {
+      yield_ready(h, "Queue.join");
+      return true;
+    }
+    return suspend(h, "Queue.join");
+  }
+  void await_resume() {
+    if (outcome() == kCancelled) throw CancelledError();
+  }
+};
+
+}  // namespace weft::detail

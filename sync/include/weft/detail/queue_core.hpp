@@ -1,0 +1,163 @@
+// QueueCore: the part of weft::Queue, LifoQueue and PriorityQueue that does not
+// depend on the item type: counting, waiting, fairness, join() and shutdown().
+//
+// Three state words, each a count above two flag bits:
+//
+//   room_        [ reserved slots | SHUT | PUTTERS ]   items + puts and gets in flight
+//   avail_       [ items          | SHUT | GETTERS ]   items a get may take now
+//   unfinished_  [ epoch:16 | unfinished:47 | JOINERS ] asyncio's unfinished tasks
+//
+// A put reserves room (CAS: room < maxsize and no putters waiting), pushes its
+// item into the storage, counts it unfinished, then publishes it (fetch_add on
+// avail_). A get reserves a published item (CAS: items > 0 and no getters
+// waiting), pops the storage, then releases its room (fetch_sub on room_).
+// Because a storage operation only ever runs with a reservation, the storages
+// never find themselves full or empty and never make anyone wait for a
+// half-done operation; and because a slot is reserved until its item has
+// left the storage, a bounded storage never overflows.
+//
+// When a reservation fails, an awaiting put or get becomes a waiter in the
+// combining wait lists (detail/combiner.hpp): putters, getters and joiners. As
+// long as a list is non-empty its flag is set, which closes the matching fast
+// path to newcomers (FIFO: nobody barges past a waiter) and makes every
+// release of the resource signal the combiner, who hands room to the first
+// putter (moving its item into the storage) and items to the first getter
+// (moving the item into the getter's awaiter), in FIFO order. While a flag is
+// set only the combiner takes the resource it guards, so what it saw is still
+// there when it takes it.
+//
+// A put that finds getters waiting on an empty storage (nothing queued, nothing
+// in flight) takes the combiner role itself, if it is free, and moves its item
+// straight into the first getter's awaiter: no storage, no room (W3).
+//
+// join() waiters wake when the unfinished count reaches zero; the epoch,
+// bumped at each zero, tells a joiner that a zero happened even if new items
+// arrived before the combiner looked (asyncio wakes joiners at the zero). The
+// epoch has 16 bits: a joiner would miss a zero only if exactly a multiple of
+// 65536 zeros passed between two looks of the combiner.
+//
+// shutdown() (Python 3.13): SHUT in both words refuses new puts, wakes waiting
+// putters with QueueShutDown, and waiting getters once no item is left or in
+// flight; immediate=True also drops the items (counting each as done, so
+// join() returns).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "weft/detail/combiner.hpp"
+
+namespace weft::detail {
+
+class QueueCore : protected Combiner {
+ public:
+  /// Items available to get() right now (asyncio's qsize()).
+  std::size_t qsize() const noexcept {
+    return static_cast<std::size_t>(avail_.load(std::memory_order_acquire) >> kShift);
+  }
+  bool empty() const noexcept { return qsize() == 0; }
+  /// No room for a put right now (always false for an unbounded queue).
+  bool full() const noexcept {
+    return maxsize_ > 0 &&
+           static_cast<std::int64_t>(room_.load(std::memory_order_acquire) >> kShift) >= maxsize_;
+  }
+  /// The capacity given at construction; 0 for an unbounded queue.
+  std::int64_t maxsize() const noexcept { return maxsize_ > 0 ? maxsize_ : 0; }
+  /// shutdown() has been called.
+  bool is_shutdown() const noexcept { return room_.load(std::memory_order_acquire) & kShut; }
+  /// Items put but not yet marked done with task_done().
+  std::size_t unfinished_tasks() const noexcept {
+    return unfinished_count(unfinished_.load(std::memory_order_acquire));
+  }
+
+ protected:
+  enum class Status : std::uint8_t { ok, full, empty, shut_down };
+  /// WaitNode::tag: the kind of waiter in the low bits; joiners keep the epoch above.
+  static constexpr std::uint32_t kGet = 0;
+  static constexpr std::uint32_t kPut = 1;
+  static constexpr std::uint32_t kJoin = 2;
+  static constexpr std::uint32_t kKindMask = 3;
+
+  /// maxsize <= 0: unbounded (asyncio). Throws ValueError if absurdly large.
+  explicit QueueCore(std::int64_t maxsize);
+  ~QueueCore() override = default;
+
+  // ---- fast paths (any thread) ----
+
+  /// Reserves room for one item. Lock-free: one CAS when uncontended.
+  Status reserve_room() noexcept;
+  /// Gives back a reservation whose put failed before pushing.
+  void cancel_room() noexcept { release_room(); }
+  /// Counts the pushed item unfinished and makes it available. Wait-free
+  /// (two fetch_adds) unless it signals the combiner.
+  void publish() noexcept;
+  /// A put's first try: if getters wait, the storage is empty (not even an
+  /// item reserved but not yet popped), no putter waits and the queue is not
+  /// shut down, become the combiner (one CAS, only if nobody is) and move
+  /// `item` (a T*) straight into the first getter's awaiter: no room, no
+  /// storage. False if that is not possible right now (nothing was done).
+  bool try_hand_over(void* item) noexcept;
+  /// Reserves one available item (`nowait`: get_nowait's reading of shutdown).
+  /// Lock-free: one CAS when uncontended.
+  Status reserve_item(bool nowait) noexcept;
+  /// After the reserved item left the storage: frees its room. Wait-free
+  /// (one fetch_sub) unless it signals the combiner.
+  void release_room() noexcept;
+
+  void task_done();
+  /// join(): true if nothing is unfinished; else `tag` gets the joiner's tag.
+  bool join_ready(std::uint32_t& tag) const noexcept;
+  void shutdown(bool immediate);
+
+  // ---- storage hooks, called by the combiner (and drain) ----
+  /// Moves the granted putter's item into the storage.
+  virtual void store_putter(WaitNode* n) noexcept = 0;
+  /// Pops one item into the granted getter's awaiter.
+  virtual void load_getter(WaitNode* n) noexcept = 0;
+  /// Pops one item and destroys it (immediate shutdown).
+  virtual void drop_item() noexcept = 0;
+  /// Moves the item at `item` (a T*) into the granted getter's awaiter.
+  virtual void give_item(WaitNode* getter, void* item) noexcept = 0;
+
+ private:
+  static constexpr std::uint64_t kWaiting = 1;  ///< PUTTERS / GETTERS / JOINERS
+  static constexpr std::uint64_t kShut = 2;
+  static constexpr unsigned kShift = 2;
+  static constexpr std::uint64_t kOne = std::uint64_t{1} << kShift;
+  static constexpr std::uint64_t kUnfinishedOne = 2;
+  static constexpr std::uint64_t kUnfinishedMask = ((std::uint64_t{1} << 47) - 1) << 1;
+  static constexpr std::uint64_t kEpochOne = std::uint64_t{1} << 48;
+  static constexpr std::uint32_t kEpochMask = 0xffff;
+
+  static std::uint64_t count(std::uint64_t w) noexcept { return w >> kShift; }
+  static std::size_t unfinished_count(std::uint64_t u) noexcept {
+    return static_cast<std::size_t>((u & kUnfinishedMask) >> 1);
+  }
+  static std::uint32_t epoch_tag(std::uint64_t u) noexcept {
+    return static_cast<std::uint32_t>(u >> 48) & kEpochMask;
+  }
+  bool bounded() const noexcept { return maxsize_ > 0; }
+
+  void accept(WaitNode* n) noexcept final;
+  void match() noexcept final;
+  void serve_putters() noexcept;
+  bool serve_getters() noexcept;
+  void serve_joiners() noexcept;
+  void drain() noexcept;
+  void refuse_all(WaitList& list) noexcept;
+  /// One unfinished task fewer (never below zero); true if it reached zero.
+  bool drop_unfinished() noexcept;
+
+  const std::int64_t maxsize_;
+  // One cache line: every put and get touches room_, avail_ and unfinished_.
+  alignas(64) std::atomic<std::uint64_t> room_{0};
+  std::atomic<std::uint64_t> avail_{0};
+  std::atomic<std::uint64_t> unfinished_{0};
+  std::atomic<bool> immediate_{false};
+  WaitList putters_;
+  WaitList getters_;
+  WaitList joiners_;
+};
+
+}  // namespace weft::detail

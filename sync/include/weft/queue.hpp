@@ -1,0 +1,87 @@
+// weft::Queue<T>: asyncio.Queue for tasks on any number of worker threads, and
+// for plain threads. LifoQueue (lifo_queue.hpp) and PriorityQueue
+// (priority_queue.hpp) share everything below except the order of the items.
+//
+//   weft::Queue<int> q(5);                        // maxsize 5; 0 = unbounded
+//   co_await q.put(42);                           // waits while full
+//   int v = co_await q.get();                     // waits while empty
+//   q.task_done(); co_await q.join();             // asyncio's accounting
+//   q.put_nowait(1); q.get_nowait();              // throw QueueFull / QueueEmpty
+//   q.try_put(1); std::optional<int> x = q.try_get();
+//   q.shutdown();                                 // Python 3.13
+//   q.put_blocking(1); q.get_blocking();          // plain threads only
+//
+// Semantics (asyncio's, Python 3.13)
+//  - FIFO items; maxsize <= 0 means unbounded. T may be move-only; it must be
+//    nothrow move constructible and destructible.
+//  - Fair: puts and gets that wait are served in the order they started
+//    waiting, and a waiting operation is never overtaken: put_nowait() fails
+//    with QueueFull while putters wait, get_nowait() with QueueEmpty while
+//    getters wait (the room and the items are theirs first).
+//  - task_done() / join(): every put counts an unfinished task; join() returns
+//    once task_done() has been called for each (immediately if none is
+//    unfinished). task_done() called too often throws weft::ValueError.
+//  - shutdown(immediate=false): puts (waiting and future) throw QueueShutDown;
+//    gets go on while items remain, then throw QueueShutDown (waiting ones
+//    too). immediate=true also drops the items (counting each one done, so
+//    join() returns) and gets throw at once.
+//  - put()/get()/join() are suspension points only when they wait (or, with
+//    the task's cooperative budget spent, they complete and yield once).
+//    Cancelling a waiting put()/get() (cancel(), weft::wait_for, weft::timeout)
+//    leaves no trace: a cancelled put's item is not in the queue (it is
+//    destroyed with the awaiter), a cancelled get takes nothing. If the item
+//    or the room was handed over in the same instant, the operation completes
+//    and the cancellation comes at the next suspension: nothing is lost.
+//  - Waiters are resumed by scheduling their tasks, never inline in the
+//    operation that satisfied them.
+//  - qsize()/empty()/full() are instantaneous readings: while puts and gets
+//    run concurrently, a slot counts as used from a put's reservation until
+//    the item has left the storage again.
+//
+// Progress and cost (front-end: three state words, detail/queue_core.hpp;
+// waiting: detail/combiner.hpp; items: a storage)
+//   put_nowait/try_put        lock-free: one CAS to reserve room (retried only
+//                             when another operation changed the count), the
+//                             storage push, two wait-free fetch_adds
+//   get_nowait/try_get        lock-free: one CAS to reserve an item, the
+//                             storage pop, one wait-free fetch_sub
+//   put()/get() that wait,    lock-free: one CAS push on the mailbox; the item
+//   cancellation              moves straight between the storage and the
+//                             waiter's awaiter during the hand-off
+//   task_done()               lock-free: one CAS (the zero check and the
+//                             decrement are one decision)
+//   qsize/empty/full          wait-free: one load
+//   Queue's storage           maxsize 1..4096: a preallocated lock-free ring
+//                             (SCQ, detail/ring_storage.hpp), no allocation
+//                             per item; unbounded or larger: a Michael-Scott
+//                             lock-free list (detail/ms_queue.hpp), one node
+//                             allocation per item (by put's caller, before
+//                             anything is published), hazard pointers
+// No mutex or spin lock on any path (PriorityQueue's storage excepted: see
+// priority_queue.hpp). Why the non-waiting operations are lock-free and not
+// wait-free: a reservation is a conditional update (room < maxsize), which is
+// a CAS loop (a fetch_add with undo would show other threads a transient full
+// or empty queue), and the ring may skip a ticket whose producer is late
+// (Nikolaev's wait-free wCQ adds a helping protocol for that, not worth its
+// cost here).
+//
+// Destroying a queue while tasks wait on it is undefined behaviour; items still
+// in it are destroyed with it.
+#pragma once
+
+#include <cstdint>
+
+#include "weft/detail/basic_queue.hpp"
+#include "weft/detail/fifo_storage.hpp"
+
+namespace weft {
+
+template <class T>
+class Queue : public detail::BasicQueue<T, detail::FifoStorage<T>> {
+ public:
+  /// maxsize <= 0: unbounded.
+  explicit Queue(std::int64_t maxsize = 0)
+      : detail::BasicQueue<T, detail::FifoStorage<T>>(maxsize) {}
+};
+
+}  // namespace weft
