@@ -3,6 +3,7 @@
 #include <chrono>
 #include <vector>
 
+#include "weft/sync.hpp"
 #include "weft/weft.hpp"
 #include "workload.hpp"
 
@@ -15,32 +16,27 @@ double since(Clock::time_point t0) {
 }
 
 // W1: from inside the runtime spawn N detached tasks that each bump a counter;
-// the last one signals completion (the spec's "counter+notify" form, as the
-// Tokio and Go harnesses do: no join handle keeps a finished task alive).
-Task<void> bump(std::atomic<long>* counter, long n, std::atomic<bool>* finished) {
-  if (counter->fetch_add(1, std::memory_order_acq_rel) + 1 == n) {
-    finished->store(true, std::memory_order_release);
-    finished->notify_all();
-  }
+// the last one sets an event the spawning task waits on (the spec's
+// "counter+notify" form, as the Tokio and Go harnesses do: no join handle
+// keeps a finished task alive).
+Task<void> bump(std::atomic<long>* counter, long n, Event* done) {
+  if (counter->fetch_add(1, std::memory_order_acq_rel) + 1 == n) done->set();
   co_return;
 }
 
 Result spawn_many(const Context& ctx) {
   const long n = ctx.scaled(1'000'000);
   std::atomic<long> counter{0};
-  std::atomic<bool> finished{false};
-  Runtime rt({.workers = ctx.threads});
-  Clock::time_point t0;
-  auto body = [&]() -> Task<void> {
-    t0 = Clock::now();
+  Event done;
+  auto body = [&]() -> Task<double> {
+    auto t0 = Clock::now();
     for (long i = 0; i < n; ++i)
-      spawn(bump(&counter, n, &finished)).detach();
-    co_return;
+      spawn(bump(&counter, n, &done)).detach();
+    co_await done.wait();
+    co_return since(t0);
   };
-  rt.block_on(body());
-  finished.wait(false, std::memory_order_acquire);
   Result r;
-  r.seconds = since(t0);
+  r.seconds = run(body(), {.workers = ctx.threads});
   r.ops = n;
   r.ok = counter.load() == n;
   return r;
@@ -72,32 +68,28 @@ Result yield_many(const Context& ctx) {
   return r;
 }
 
-// W4: each task spawns the next and exits; the last one signals completion.
-Task<void> chain_link(long remaining, std::atomic<long>* count, std::atomic<bool>* finished) {
+// W4: each task spawns the next and exits; the last one sets an event.
+Task<void> chain_link(long remaining, std::atomic<long>* count, Event* done) {
   count->fetch_add(1, std::memory_order_relaxed);
   if (remaining == 0) {
-    finished->store(true, std::memory_order_release);
-    finished->notify_all();
+    done->set();
     co_return;
   }
-  spawn(chain_link(remaining - 1, count, finished)).detach();
+  spawn(chain_link(remaining - 1, count, done)).detach();
 }
 
 Result chained_spawn(const Context& ctx) {
   const long depth = ctx.scaled(1'000'000);
   std::atomic<long> count{0};
-  std::atomic<bool> finished{false};
-  Runtime rt({.workers = ctx.threads});
-  Clock::time_point t0;
-  auto body = [&]() -> Task<void> {
-    t0 = Clock::now();  // the chain starts inside the runtime
-    spawn(chain_link(depth - 1, &count, &finished)).detach();
-    co_return;
+  Event done;
+  auto body = [&]() -> Task<double> {
+    auto t0 = Clock::now();
+    spawn(chain_link(depth - 1, &count, &done)).detach();
+    co_await done.wait();
+    co_return since(t0);
   };
-  rt.block_on(body());
-  finished.wait(false, std::memory_order_acquire);  // the last link notifies
   Result r;
-  r.seconds = since(t0);
+  r.seconds = run(body(), {.workers = ctx.threads});
   r.ops = depth;
   r.ok = count.load() == depth;
   return r;
