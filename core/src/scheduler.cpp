@@ -109,7 +109,7 @@ void Scheduler::schedule_new(TaskHeader* t) noexcept {
   if (Worker* w = local_worker(this)) {
     // Owner-only counter: a plain store with release (see live_tasks()).
     w->spawned_.store(w->spawned_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-    w->push_local(t);
+    w->push_back(t);  // FIFO: tasks start in the order they were spawned
   } else {
     external_spawns_.fetch_add(1, std::memory_order_release);
     push_inject(t);
@@ -127,7 +127,7 @@ void Scheduler::release(TaskHeader* t, bool yielded) noexcept {
       if (t->state_.compare_exchange_weak(s, next, std::memory_order_acq_rel,
                                           std::memory_order_acquire)) {
         if (Worker* w = local_worker(this))
-          yielded ? w->push_yielded(t) : w->push_local(t);
+          yielded ? w->push_back(t) : w->push_local(t);
         else
           push_inject(t);
         return;
@@ -165,7 +165,7 @@ void Scheduler::release(TaskHeader* t, bool yielded) noexcept {
       if (t->state_.compare_exchange_weak(s, (s & ~H::kRunning) | H::kScheduled,
                                           std::memory_order_acq_rel, std::memory_order_acquire)) {
         if (Worker* w = local_worker(this))
-          w->push_yielded(t);
+          w->push_back(t);
         else
           push_inject(t);
         return;
@@ -232,7 +232,7 @@ void Scheduler::on_complete(TaskHeader* t) noexcept {
 bool Scheduler::has_visible_work() const noexcept {
   if (!inject_.empty()) return true;
   for (auto& w : workers_) {
-    if (!w->deque_.empty() || !w->yielded_.empty() || w->lifo_.load(std::memory_order_relaxed))
+    if (!w->deque_.empty() || !w->runq_.empty() || w->lifo_.load(std::memory_order_relaxed))
       return true;
   }
   return false;
@@ -305,7 +305,7 @@ void Scheduler::destroy_leftovers() {
     if (TaskHeader* t = w->lifo_.exchange(nullptr)) drop(t);
     while (TaskHeader* t = w->deque_.pop())
       drop(t);
-    while (TaskHeader* t = w->yielded_.steal())
+    while (TaskHeader* t = w->runq_.steal())
       drop(t);
   }
   while (TaskHeader* t = inject_.pop())

@@ -3,31 +3,39 @@
 // Design
 // ------
 // Each worker owns
-//   - a bounded Chase-Lev deque (256 slots). The owner pushes and pops at the
-//     bottom (LIFO: depth-first, which keeps fork-join workloads such as W5 fib
-//     cache-hot and their live frame count small); thieves steal from the top
-//     (oldest first);
+//   - a run queue: a bounded Chase-Lev deque (256 slots) used FIFO. Spawned
+//     tasks and tasks that yield join its back (bottom); the owner and thieves
+//     take from its front (top, oldest first). So tasks start in the order they
+//     were spawned, as asyncio's create_task promises, and a yield really lets
+//     everybody else run first;
 //   - a LIFO slot holding the task it woke most recently (message-passing
 //     locality, Go's runnext / Tokio's lifo slot). It runs at most
 //     kMaxLifoStreak times in a row, and thieves may take it on their last pass
 //     (Go does; Tokio's unstealable slot is a known source of stalls);
-//   - a yield queue (the same deque used FIFO by everyone): tasks that yielded or
-//     used up their budget go to the back of the line there, never to the end
-//     the owner pops next;
+//   - a wake deque (Chase-Lev, owner LIFO): woken tasks displaced from the LIFO
+//     slot and tasks requeued after a wake-up while they ran;
 //   - a registry of its suspended tasks (task_registry.hpp) and a hierarchical
 //     timer wheel (worker_timers.hpp) for the timers its tasks arm.
+// Fork-join stays depth-first without a LIFO run queue: a task that awaits a
+// child still at the back of the run queue pops it from there and runs it
+// inline (work-first, as oneTBB's wait does), so W5 fib keeps a few dozen
+// live frames per worker, and thieves take the oldest spawns, which are the
+// biggest subtrees.
 // The runtime has one global inject queue (moodycamel::ConcurrentQueue) for tasks
-// spawned or woken from outside the workers and for deque overflow. Every
+// spawned or woken from outside the workers and for overflow. Every
 // kMaintenanceInterval (61, as Go and Tokio) ticks a worker looks at the inject
-// queue and its yield queue first, so neither can starve.
+// queue and its run queue first, so neither can starve.
 //
-// Finding work: LIFO slot, own deque, own yield queue, inject queue; then, if
+// Finding work: LIFO slot, wake deque, run queue, inject queue; then, if
 // fewer than half of the workers are searching, steal half of a random victim's
 // deque; then park (idle.hpp). A worker that holds the driver parks in epoll.
 //
 // Alternatives measured or rejected:
-//   - FIFO local queue (Tokio): fair for message passing, but fork-join then
-//     runs breadth-first: W5 keeps ~10^5 suspended frames alive instead of ~40.
+//   - A LIFO run queue (Cilk): depth-first for fork-join without inline joins,
+//     but tasks start newest-first, which surprises asyncio code (seed twins:
+//     Semaphore, Lock) and lets a spawner starve the tasks it spawned earlier.
+//     With inline joins the FIFO run queue measured the same on W1/W2/W5
+//     (bench/RESULTS.md).
 //   - Mutex-guarded sleeper list (Tokio): replaced by a bitmap (idle.hpp).
 //   - Resuming a woken task inline in the waker: unbounded recursion (cppcoro).
 #pragma once
@@ -59,7 +67,7 @@ namespace weft::detail {
 inline constexpr std::uint32_t kMaintenanceInterval = 61;
 /// Consecutive runs of the LIFO slot before the queue behind it gets a turn (3: as Go).
 inline constexpr unsigned kMaxLifoStreak = 3;
-/// Local deque capacity (256: as Tokio; overflow goes to the inject queue).
+/// Run queue and wake deque capacity (256: as Tokio; overflow goes to the inject queue).
 inline constexpr std::size_t kLocalQueueCapacity = 256;
 /// Nesting bound for inline joins: each level costs a few hundred bytes of
 /// worker stack (64 levels: far more than any fork-join depth W5 needs).
@@ -83,9 +91,9 @@ class Worker {
   void join();
 
   // ---- called on this worker's own thread ----
-  void push_local(TaskHeader* t) noexcept;    ///< spawned / requeued work (may notify)
-  void push_lifo(TaskHeader* t) noexcept;     ///< a task this worker woke
-  void push_yielded(TaskHeader* t) noexcept;  ///< back of the line
+  void push_local(TaskHeader* t) noexcept;  ///< requeued after a wake-up (wake deque)
+  void push_lifo(TaskHeader* t) noexcept;   ///< a task this worker woke
+  void push_back(TaskHeader* t) noexcept;   ///< spawned or yielded: back of the run queue
 
   /// Work-first join (as oneTBB's wait does): if `child` is the task at the
   /// bottom of this worker's deque, pop it and run it right here, inside the
@@ -132,7 +140,7 @@ class Worker {
   Scheduler& sched_;
   const unsigned index_;
   ChaseLevDeque<TaskHeader*> deque_;
-  ChaseLevDeque<TaskHeader*> yielded_;
+  ChaseLevDeque<TaskHeader*> runq_;
   alignas(kCacheLine) std::atomic<TaskHeader*> lifo_{nullptr};
   Parker parker_;
   TaskRegistry registry_;

@@ -17,7 +17,7 @@ Worker::Worker(Scheduler& sched, unsigned index)
     : sched_(sched),
       index_(index),
       deque_(kLocalQueueCapacity),
-      yielded_(kLocalQueueCapacity),
+      runq_(kLocalQueueCapacity),
       parker_(sched.driver()),
       timers_(sched.start_ns()),
       rng_(0x9E3779B9u * (index + 1)) {}
@@ -98,8 +98,8 @@ void Worker::push_lifo(TaskHeader* t) noexcept {
   if (prev) push_local(prev);
 }
 
-void Worker::push_yielded(TaskHeader* t) noexcept {
-  if (!yielded_.push(t)) {
+void Worker::push_back(TaskHeader* t) noexcept {
+  if (!runq_.push(t)) {
     sched_.inject_.push(t);
     bump(overflows_);
   }
@@ -113,7 +113,7 @@ TaskHeader* Worker::find_work() {
     // Fairness: the global queue and the back of our own line get a turn even
     // when the LIFO slot and the deque never run dry.
     if (TaskHeader* t = sched_.inject_.pop()) return t;
-    if (TaskHeader* t = yielded_.steal()) return t;
+    if (TaskHeader* t = runq_.steal()) return t;
   }
   if (lifo_.load(std::memory_order_relaxed)) {
     // acquire: pairs with the thief-or-owner exchange; the task was published by its waker.
@@ -122,30 +122,37 @@ TaskHeader* Worker::find_work() {
         ++lifo_streak_;
         return t;
       }
-      push_yielded(t);  // ping-pong must not starve the queue behind it
+      push_back(t);  // ping-pong must not starve the queue behind it
     }
   }
   lifo_streak_ = 0;
   if (TaskHeader* t = deque_.pop()) return t;
-  if (TaskHeader* t = yielded_.steal()) return t;
+  if (TaskHeader* t = runq_.steal()) return t;
   if (TaskHeader* t = sched_.inject_.pop()) return t;
   return steal_work();
 }
 
 TaskHeader* Worker::steal_from(Worker& victim) noexcept {
-  TaskHeader* first = victim.deque_.steal();
-  if (!first) first = victim.yielded_.steal();
+  // The oldest spawns first (the biggest pieces of a fork-join tree), then
+  // woken tasks.
+  ChaseLevDeque<TaskHeader*>* from = &victim.runq_;
+  TaskHeader* first = from->steal();
+  if (!first) {
+    from = &victim.deque_;
+    first = from->steal();
+  }
   if (!first) return nullptr;
-  // Take up to half of what is left, so one steal feeds us for a while.
-  std::size_t want = victim.deque_.size() / 2;
-  std::size_t room = deque_.capacity() - deque_.size();
+  // Take up to half of what is left, so one steal feeds us for a while; they
+  // join the back of our own line in their order.
+  std::size_t want = from->size() / 2;
+  std::size_t room = runq_.capacity() - runq_.size();
   if (want > room) want = room;
   std::uint64_t taken = 1;
   for (std::size_t i = 0; i < want; ++i) {
-    TaskHeader* t = victim.deque_.steal();
+    TaskHeader* t = from->steal();
     if (!t) break;
     ++taken;
-    if (!deque_.push(t)) {
+    if (!runq_.push(t)) {
       sched_.inject_.push(t);
       break;
     }
@@ -248,9 +255,10 @@ void cancel_for_shutdown(TaskHeader* t) noexcept {
 
 bool Worker::try_run_inline(TaskHeader* child) {
   if (inline_depth_ >= kMaxInlineDepth || child->runtime_id() != sched_.id()) return false;
-  TaskHeader* bottom = deque_.pop();
+  // The run queue's bottom is the newest spawn: the child, if nobody took it.
+  TaskHeader* bottom = runq_.pop();
   if (bottom != child) {
-    if (bottom && !deque_.push(bottom)) sched_.inject_.push(bottom);  // put it back
+    if (bottom && !runq_.push(bottom)) sched_.inject_.push(bottom);  // put it back
     return false;
   }
   // We popped it, so we own its queue entry: run it as if the loop had found it.
@@ -272,7 +280,7 @@ WorkerMetrics Worker::metrics() const noexcept {
   m.parks = parks_.load(std::memory_order_relaxed);
   m.overflows = overflows_.load(std::memory_order_relaxed);
   m.inline_joins = inline_joins_.load(std::memory_order_relaxed);
-  m.local_queue_depth = deque_.size() + yielded_.size();
+  m.local_queue_depth = deque_.size() + runq_.size();
   return m;
 }
 
@@ -303,7 +311,7 @@ void Worker::maintenance() {
 
 void Worker::park() {
   maintenance();
-  if (!lifo_.load(std::memory_order_relaxed) && deque_.empty() && yielded_.empty()) {
+  if (!lifo_.load(std::memory_order_relaxed) && deque_.empty() && runq_.empty()) {
     sched_.idle_.transition_to_parked(index_, searching_);
     searching_ = false;
     // seq_cst: the re-check below must not be reordered before the announcement

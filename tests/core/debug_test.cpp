@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "weft/sync.hpp"
 #include "weft/weft.hpp"
 #include "weft_test.hpp"
 
@@ -117,6 +118,45 @@ TEST(Debug, AllTasksAndDumpListNamedSuspendedTasks) {
   std::string dump = rt.block_on(main_task());
   EXPECT_NE(dump.find("napper"), std::string::npos) << dump;
   EXPECT_NE(dump.find("sleep"), std::string::npos) << dump;
+}
+
+weft::Task<void> lock_and_hold(weft::Lock* lock, weft::Event* release) {
+  auto guard = co_await lock->scoped();
+  co_await release->wait();
+}
+
+weft::Task<void> lock_once(weft::Lock* lock) {
+  auto guard = co_await lock->scoped();
+}
+
+TEST(Debug, DumpListsANamedTaskWaitingOnALock) {
+  weft::test::Watchdog dog(60s);
+  weft::Runtime rt({.workers = 2, .debug = true});
+  weft::Lock lock;
+  weft::Event release;
+  auto main_task = [&]() -> weft::Task<std::string> {
+    auto holder = weft::spawn(lock_and_hold(&lock, &release), "holder");
+    while (!lock.locked())
+      co_await weft::sleep(1ms);
+    auto blocked = weft::spawn(lock_once(&lock), "waits-for-the-lock");
+    co_await weft::sleep(5ms);
+    std::ostringstream out;
+    rt.dump(out);
+    release.set();
+    co_await holder;
+    co_await blocked;
+    co_return out.str();
+  };
+  std::string dump = rt.block_on(main_task());
+  std::istringstream lines(dump);
+  bool found = false;
+  for (std::string line; std::getline(lines, line);)
+    if (line.find("waits-for-the-lock") != std::string::npos) {
+      found = true;
+      EXPECT_NE(line.find("suspended"), std::string::npos) << line;
+      EXPECT_NE(line.find("Lock.lock"), std::string::npos) << line;
+    }
+  EXPECT_TRUE(found) << dump;
 }
 
 TEST(Debug, AllTasksNeedsDebugMode) {
