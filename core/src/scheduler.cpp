@@ -127,7 +127,7 @@ void Scheduler::release(TaskHeader* t, bool yielded) noexcept {
       if (t->state_.compare_exchange_weak(s, next, std::memory_order_acq_rel,
                                           std::memory_order_acquire)) {
         if (Worker* w = local_worker(this))
-          yielded ? w->push_back(t) : w->push_local(t);
+          w->push_back(t);
         else
           push_inject(t);
         return;
@@ -150,7 +150,7 @@ void Scheduler::release(TaskHeader* t, bool yielded) noexcept {
         } while (!t->state_.compare_exchange_weak(s, next, std::memory_order_acq_rel,
                                                   std::memory_order_acquire));
         if (Worker* w = local_worker(this))
-          w->push_local(t);
+          w->push_back(t);
         else
           push_inject(t);
         return;
@@ -232,8 +232,7 @@ void Scheduler::on_complete(TaskHeader* t) noexcept {
 bool Scheduler::has_visible_work() const noexcept {
   if (!inject_.empty()) return true;
   for (auto& w : workers_) {
-    if (!w->deque_.empty() || !w->runq_.empty() || w->lifo_.load(std::memory_order_relaxed))
-      return true;
+    if (!w->runq_.empty() || w->lifo_.load(std::memory_order_relaxed)) return true;
   }
   return false;
 }
@@ -303,8 +302,6 @@ void Scheduler::destroy_leftovers() {
   auto drop = [](TaskHeader* t) { t->release_ref(); };
   for (auto& w : workers_) {
     if (TaskHeader* t = w->lifo_.exchange(nullptr)) drop(t);
-    while (TaskHeader* t = w->deque_.pop())
-      drop(t);
     while (TaskHeader* t = w->runq_.steal())
       drop(t);
   }

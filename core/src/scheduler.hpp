@@ -8,12 +8,15 @@
 //     take from its front (top, oldest first). So tasks start in the order they
 //     were spawned, as asyncio's create_task promises, and a yield really lets
 //     everybody else run first;
-//   - a LIFO slot holding the task it woke most recently (message-passing
-//     locality, Go's runnext / Tokio's lifo slot). It runs at most
-//     kMaxLifoStreak times in a row, and thieves may take it on their last pass
-//     (Go does; Tokio's unstealable slot is a known source of stalls);
-//   - a wake deque (Chase-Lev, owner LIFO): woken tasks displaced from the LIFO
-//     slot and tasks requeued after a wake-up while they ran;
+//   - a LIFO slot for a task it woke while it had nothing else queued, which
+//     then runs next without a queue round trip and off the thieves' path
+//     (message passing stays on one core: W3 ping_pong). A task woken while
+//     others are ready joins the back of the run queue instead, so a woken task
+//     never overtakes tasks that were ready before it: asyncio's FIFO order,
+//     and a bound on how long any ready task waits. (Go's runnext and Tokio's
+//     lifo slot always jump the queue; that reorders asyncio programs.) The
+//     slot runs at most kMaxLifoStreak times in a row, and thieves may take
+//     it on their last pass;
 //   - a registry of its suspended tasks (task_registry.hpp) and a hierarchical
 //     timer wheel (worker_timers.hpp) for the timers its tasks arm.
 // Fork-join stays depth-first without a LIFO run queue: a task that awaits a
@@ -91,9 +94,8 @@ class Worker {
   void join();
 
   // ---- called on this worker's own thread ----
-  void push_local(TaskHeader* t) noexcept;  ///< requeued after a wake-up (wake deque)
-  void push_lifo(TaskHeader* t) noexcept;   ///< a task this worker woke
-  void push_back(TaskHeader* t) noexcept;   ///< spawned or yielded: back of the run queue
+  void push_lifo(TaskHeader* t) noexcept;  ///< a task this worker woke
+  void push_back(TaskHeader* t) noexcept;  ///< spawned or yielded: back of the run queue
 
   /// Work-first join (as oneTBB's wait does): if `child` is the task at the
   /// bottom of this worker's deque, pop it and run it right here, inside the
@@ -139,7 +141,6 @@ class Worker {
 
   Scheduler& sched_;
   const unsigned index_;
-  ChaseLevDeque<TaskHeader*> deque_;
   ChaseLevDeque<TaskHeader*> runq_;
   alignas(kCacheLine) std::atomic<TaskHeader*> lifo_{nullptr};
   Parker parker_;

@@ -16,10 +16,13 @@ unsigned TimerWheel::level_for(std::uint64_t elapsed, std::uint64_t when) noexce
 
 void TimerWheel::push(unsigned level, unsigned slot, TimerEntry* e) noexcept {
   Slot& s = levels_[level].slots[slot];
-  e->prev = nullptr;
-  e->next = s.head;
-  if (s.head) s.head->prev = e;
-  s.head = e;
+  e->next = nullptr;
+  e->prev = s.tail;
+  if (s.tail)
+    s.tail->next = e;
+  else
+    s.head = e;
+  s.tail = e;
   e->level = static_cast<std::uint8_t>(level);
   e->slot = static_cast<std::uint8_t>(slot);
   e->linked = true;
@@ -30,7 +33,7 @@ void TimerWheel::push(unsigned level, unsigned slot, TimerEntry* e) noexcept {
 TimerEntry* TimerWheel::take_slot(unsigned level, unsigned slot) noexcept {
   Slot& s = levels_[level].slots[slot];
   TimerEntry* head = s.head;
-  s.head = nullptr;
+  s.head = s.tail = nullptr;
   levels_[level].occupied &= ~(1ull << slot);
   return head;
 }
@@ -59,7 +62,10 @@ void TimerWheel::remove(TimerEntry* e) noexcept {
     e->prev->next = e->next;
   else
     s.head = e->next;
-  if (e->next) e->next->prev = e->prev;
+  if (e->next)
+    e->next->prev = e->prev;
+  else
+    s.tail = e->prev;
   if (!s.head) lv.occupied &= ~(1ull << e->slot);
   e->prev = e->next = nullptr;
   e->linked = false;

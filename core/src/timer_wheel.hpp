@@ -60,8 +60,10 @@ class TimerWheel {
   void clear(F&& f);
 
  private:
+  /// A FIFO list: entries due in the same tick fire in the order they were armed.
   struct Slot {
     TimerEntry* head = nullptr;
+    TimerEntry* tail = nullptr;
   };
   struct Level {
     std::uint64_t occupied = 0;

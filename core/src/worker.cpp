@@ -16,7 +16,6 @@ namespace weft::detail {
 Worker::Worker(Scheduler& sched, unsigned index)
     : sched_(sched),
       index_(index),
-      deque_(kLocalQueueCapacity),
       runq_(kLocalQueueCapacity),
       parker_(sched.driver()),
       timers_(sched.start_ns()),
@@ -65,17 +64,6 @@ void Worker::run() {
   release_frame_cache();
 }
 
-void Worker::push_local(TaskHeader* t) noexcept {
-  if (!deque_.push(t)) {  // full: overflow to the global queue
-    sched_.inject_.push(t);
-    bump(overflows_);
-  }
-  if (batching_)
-    batched_push_ = true;
-  else
-    sched_.notify_parked();
-}
-
 void Worker::end_wake_batch() noexcept {
   batching_ = false;
   if (batched_push_) {
@@ -93,25 +81,38 @@ void Worker::poll_timers() {
 }
 
 void Worker::push_lifo(TaskHeader* t) noexcept {
-  // Only the owner stores into its slot; thieves only take it (exchange).
-  TaskHeader* prev = lifo_.exchange(t, std::memory_order_acq_rel);
-  if (prev) push_local(prev);
+  // The slot only when nothing else is waiting here: then the woken task is
+  // next in FIFO order anyway, and the slot saves a queue round trip and keeps
+  // it off the thieves' path (message passing stays on one core). Otherwise it
+  // joins the back of the run queue: a woken task never jumps ahead of tasks
+  // that were ready before it (asyncio's order; it also bounds how long a
+  // ready task can be overtaken).
+  if (!lifo_.load(std::memory_order_relaxed) && runq_.empty()) {
+    // Only the owner stores into its slot; thieves only take it (exchange).
+    // release: the task's state written by its waker is visible to a thief.
+    lifo_.store(t, std::memory_order_release);
+    return;
+  }
+  push_back(t);
 }
 
 void Worker::push_back(TaskHeader* t) noexcept {
-  if (!runq_.push(t)) {
+  if (!runq_.push(t)) {  // full: overflow to the global queue
     sched_.inject_.push(t);
     bump(overflows_);
   }
-  sched_.notify_parked();
+  if (batching_)
+    batched_push_ = true;
+  else
+    sched_.notify_parked();
 }
 
 TaskHeader* Worker::find_work() {
   ++tick_;
   if (tick_ % kMaintenanceInterval == 0) {
     maintenance();
-    // Fairness: the global queue and the back of our own line get a turn even
-    // when the LIFO slot and the deque never run dry.
+    // Fairness: the global queue and our own run queue get a turn even when
+    // the LIFO slot never runs dry.
     if (TaskHeader* t = sched_.inject_.pop()) return t;
     if (TaskHeader* t = runq_.steal()) return t;
   }
@@ -126,21 +127,15 @@ TaskHeader* Worker::find_work() {
     }
   }
   lifo_streak_ = 0;
-  if (TaskHeader* t = deque_.pop()) return t;
   if (TaskHeader* t = runq_.steal()) return t;
   if (TaskHeader* t = sched_.inject_.pop()) return t;
   return steal_work();
 }
 
 TaskHeader* Worker::steal_from(Worker& victim) noexcept {
-  // The oldest spawns first (the biggest pieces of a fork-join tree), then
-  // woken tasks.
+  // The oldest tasks first (in fork-join, the biggest subtrees).
   ChaseLevDeque<TaskHeader*>* from = &victim.runq_;
   TaskHeader* first = from->steal();
-  if (!first) {
-    from = &victim.deque_;
-    first = from->steal();
-  }
   if (!first) return nullptr;
   // Take up to half of what is left, so one steal feeds us for a while; they
   // join the back of our own line in their order.
@@ -280,7 +275,7 @@ WorkerMetrics Worker::metrics() const noexcept {
   m.parks = parks_.load(std::memory_order_relaxed);
   m.overflows = overflows_.load(std::memory_order_relaxed);
   m.inline_joins = inline_joins_.load(std::memory_order_relaxed);
-  m.local_queue_depth = deque_.size() + runq_.size();
+  m.local_queue_depth = runq_.size();
   return m;
 }
 
@@ -311,7 +306,7 @@ void Worker::maintenance() {
 
 void Worker::park() {
   maintenance();
-  if (!lifo_.load(std::memory_order_relaxed) && deque_.empty() && runq_.empty()) {
+  if (!lifo_.load(std::memory_order_relaxed) && runq_.empty()) {
     sched_.idle_.transition_to_parked(index_, searching_);
     searching_ = false;
     // seq_cst: the re-check below must not be reordered before the announcement

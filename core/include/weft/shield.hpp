@@ -54,7 +54,11 @@ struct ShieldAwaiterBase : Suspension {
 template <class T>
 struct ShieldAwaiter : ShieldAwaiterBase {
   JoinHandle<T> handle;
-  explicit ShieldAwaiter(JoinHandle<T> h) : handle(std::move(h)) {
+  /// shield(Task) spawned the task and holds its only handle: the result may be
+  /// moved out. shield(JoinHandle) shares the task: the result is copied (a
+  /// move-only result is moved out once, as with co_await on a handle).
+  bool sole_owner;
+  ShieldAwaiter(JoinHandle<T> h, bool sole) : handle(std::move(h)), sole_owner(sole) {
     if (!handle) throw InvalidStateError("weft::shield: empty JoinHandle");
     target = handle.header();
   }
@@ -62,7 +66,8 @@ struct ShieldAwaiter : ShieldAwaiterBase {
   bool await_suspend(std::coroutine_handle<> h) { return suspend(h); }
   T await_resume() {
     finish();
-    return std::move(handle).result();
+    if (sole_owner) return std::move(handle).result();
+    return handle.result();
   }
 };
 
@@ -71,13 +76,13 @@ struct ShieldAwaiter : ShieldAwaiterBase {
 /// Awaits `handle`'s task; cancelling the awaiter does not cancel that task.
 template <class T>
 [[nodiscard]] detail::ShieldAwaiter<T> shield(JoinHandle<T> handle) {
-  return detail::ShieldAwaiter<T>(std::move(handle));
+  return detail::ShieldAwaiter<T>(std::move(handle), /*sole=*/false);
 }
 
 /// Spawns `task` on the current runtime and awaits it under a shield.
 template <class T>
 [[nodiscard]] detail::ShieldAwaiter<T> shield(Task<T> task) {
-  return detail::ShieldAwaiter<T>(spawn(std::move(task)));
+  return detail::ShieldAwaiter<T>(spawn(std::move(task)), /*sole=*/true);
 }
 
 }  // namespace weft
