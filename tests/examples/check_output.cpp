@@ -9,6 +9,11 @@
 //   ~regex            the next output line matches this ECMAScript regex
 //   @unordered        lines up to @end appear next, in any order
 //   @end
+//   @interleave       sequences separated by @and, ended by @end: their lines
+//   ...               appear next, each sequence in its own order, the
+//   @and              sequences interleaved in any way (a producer's lines and
+//   ...               a consumer's, when only timing orders them)
+//   @end
 //   @times MIN MAX L  line L (exact or ~regex) appears MIN..MAX times in a row
 //   @exit N           (first line) the expected exit status, default 0
 //   # ...             a comment
@@ -109,6 +114,27 @@ int main(int argc, char** argv) {
         bool found = false;
         for (std::size_t b = 0; b < block.size() && !found; ++b)
           if (!used[b] && block[b].matches(out[o])) used[b] = found = true;
+        if (!found) return fail("unexpected line " + std::to_string(o + 1) + ": " + out[o], out);
+      }
+      continue;
+    }
+    if (line == "@interleave") {
+      std::vector<std::vector<Pattern>> seqs(1);
+      std::size_t total = 0;
+      for (++e; e < expected.size() && expected[e] != "@end"; ++e) {
+        if (expected[e] == "@and") {
+          seqs.emplace_back();
+        } else {
+          seqs.back().push_back(pattern(expected[e]));
+          ++total;
+        }
+      }
+      std::vector<std::size_t> next(seqs.size(), 0);
+      for (std::size_t k = 0; k < total; ++k, ++o) {
+        if (o >= out.size()) return fail("output ended inside an @interleave block", out);
+        bool found = false;
+        for (std::size_t q = 0; q < seqs.size() && !found; ++q)
+          if (next[q] < seqs[q].size() && seqs[q][next[q]].matches(out[o])) ++next[q], found = true;
         if (!found) return fail("unexpected line " + std::to_string(o + 1) + ": " + out[o], out);
       }
       continue;

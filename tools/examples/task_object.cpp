@@ -1,4 +1,8 @@
 // Seed: Task 物件 — create_task, done(), await the result.
+//
+// One worker thread, like asyncio's event loop: the new task starts only when
+// main() first suspends, so "任務完成: False" comes before "Task A 開始". (On
+// several workers the task may start, and print, at once on another thread.)
 #include <cstdio>
 #include <string>
 
@@ -24,5 +28,5 @@ weft::Task<void> async_main() {
 }
 
 int main() {
-  weft::run(async_main());
+  weft::run(async_main(), {.workers = 1});
 }
