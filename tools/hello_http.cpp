@@ -5,33 +5,16 @@
 //
 //   build/release/tools/hello-http 8080 &
 //   curl http://127.0.0.1:8080/
-#include <pthread.h>
-#include <signal.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <mutex>
-#include <thread>
 
 #include "weft/io.hpp"
 #include "weft/weft.hpp"
 
+#include "stop_on_signal.hpp"
+
 namespace http = weft::http;
-
-std::mutex g_mu;
-http::Server* g_server = nullptr;  // guarded by g_mu: the signal thread stops it
-
-struct Registration {  // publishes the server to the signal thread while it lives
-  explicit Registration(http::Server* s) {
-    std::lock_guard<std::mutex> lock(g_mu);
-    g_server = s;
-  }
-  ~Registration() {
-    std::lock_guard<std::mutex> lock(g_mu);
-    g_server = nullptr;
-  }
-};
 
 weft::Task<http::Response> hello(http::Request& req) {
   if (req.path() == "/" && (req.method == "GET" || req.method == "HEAD"))
@@ -39,12 +22,12 @@ weft::Task<http::Response> hello(http::Request& req) {
   co_return http::Response(404, "not found\n");
 }
 
-weft::Task<void> serve(std::uint16_t port, unsigned workers) {
+weft::Task<void> serve(std::uint16_t port, unsigned workers, StopOnSignal<http::Server>* signals) {
   http::Server server(hello);
   auto addr = server.listen(weft::io::SocketAddress::loopback_v4(port));
   std::fprintf(stderr, "hello-http: listening on http://%s/ (weft, %u worker threads)\n",
                addr.to_string().c_str(), workers);
-  Registration reg(&server);
+  auto attached = signals->attach(server);
   co_await server.serve();
 }
 
@@ -54,26 +37,13 @@ int main(int argc, char** argv) {
   unsigned workers = static_cast<unsigned>(argc > 2 ? std::atoi(argv[2])
                                            : env    ? std::atoi(env)
                                                     : 1);
-  // Signals go to one thread that asks the server to stop.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  std::thread stopper([&sigs] {
-    int sig = 0;
-    sigwait(&sigs, &sig);
-    std::lock_guard<std::mutex> lock(g_mu);
-    if (g_server) g_server->stop();
-  });
+  StopOnSignal<http::Server> signals;  // SIGINT/SIGTERM stop the server gracefully
   int rc = 0;
   try {
-    weft::run(serve(port, workers ? workers : 1), {.workers = workers ? workers : 1});
+    weft::run(serve(port, workers ? workers : 1, &signals), {.workers = workers ? workers : 1});
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hello-http: %s\n", e.what());
     rc = 1;
   }
-  pthread_kill(stopper.native_handle(), SIGTERM);  // ends its sigwait if no signal came
-  stopper.join();
   return rc;
 }

@@ -116,18 +116,10 @@ bool valid_target(std::string_view t) noexcept {
 
 bool RequestParser::parse_head(std::string_view head, Request& req) {
   // Split into lines (CRLF or LF); a CR anywhere else is a bare CR.
-  std::size_t at = 0;
-  auto next_line = [&](std::string_view& line) -> int {  // 1: line, 0: end, -1: bare CR
-    std::size_t nl = head.find('\n', at);
-    line = head.substr(at, nl - at);
-    at = nl + 1;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.find('\r') != std::string_view::npos) return -1;
-    return line.empty() ? 0 : 1;
-  };
+  syntax::HeadLines lines(head);
 
   std::string_view line;
-  if (next_line(line) < 0) {
+  if (lines.next(line) < 0) {
     fail(0, 400, "bare CR in the request line");
     return false;
   }
@@ -168,7 +160,7 @@ bool RequestParser::parse_head(std::string_view head, Request& req) {
   bool conn_close = false, conn_keep = false, expect = false;
   std::uint64_t length = 0;
   for (;;) {
-    int r = next_line(line);
+    int r = lines.next(line);
     if (r == 0) break;
     if (r < 0) {
       fail(0, 400, "bare CR in a header field");

@@ -1,7 +1,9 @@
 // Response serialisation: status line, the handler's fields (validated),
-// Content-Length, a cached Date, Connection; then the body.
+// Content-Length (or chunked framing on request), a cached Date, Connection;
+// then the body.
 #include "http_response_writer.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <ctime>
@@ -50,6 +52,21 @@ bool skipped_field(std::string_view name) noexcept {
          iequals(name, "Date") || iequals(name, "Connection");
 }
 
+/// The body in chunks of kChunk bytes, then the last chunk (no trailers).
+void append_chunked(std::string& out, std::string_view body) {
+  constexpr std::size_t kChunk = 4096;
+  for (std::size_t at = 0; at < body.size(); at += kChunk) {
+    std::size_t n = std::min(kChunk, body.size() - at);
+    char buf[20];
+    auto r = std::to_chars(buf, buf + sizeof buf, n, 16);
+    out.append(buf, static_cast<std::size_t>(r.ptr - buf));
+    out.append("\r\n");
+    out.append(body.substr(at, n));
+    out.append("\r\n");
+  }
+  out.append("0\r\n\r\n");
+}
+
 bool valid_response(const Response& r) noexcept {
   if (r.status < 100 || r.status > 999) return false;
   for (const Header& h : r.headers)
@@ -59,18 +76,20 @@ bool valid_response(const Response& r) noexcept {
 
 }  // namespace
 
-bool append_response(std::string& out, const Response& r, bool head, bool close,
-                     bool keep_alive_10) {
+bool append_response(std::string& out, const Response& r, bool head, bool close, bool keep_alive_10,
+                     bool chunked_ok) {
   if (!valid_response(r)) {
     append_error(out, 500, "the handler returned an invalid status or header field");
     return false;
   }
-  bool wants_close = false;
+  bool wants_close = false, wants_chunked = false;
   append_status_line(out, r.status);
   for (const Header& h : r.headers) {
     if (skipped_field(h.name)) {
       if (iequals(h.name, "Connection") && syntax::list_contains(h.value, "close"))
         wants_close = true;
+      if (iequals(h.name, "Transfer-Encoding") && iequals(syntax::trim_ows(h.value), "chunked"))
+        wants_chunked = true;
       if (!iequals(h.name, "Date")) continue;
     }
     out.append(h.name);
@@ -80,7 +99,10 @@ bool append_response(std::string& out, const Response& r, bool head, bool close,
   }
   if (!r.headers.contains("Date")) out.append(date_line());
   const bool no_body = r.status < 200 || r.status == 204 || r.status == 304;
-  if (!no_body) {
+  const bool chunked = wants_chunked && chunked_ok && !no_body;
+  if (chunked) {
+    out.append("Transfer-Encoding: chunked\r\n");
+  } else if (!no_body) {
     out.append("Content-Length: ");
     append_number(out, r.body.size());
     out.append("\r\n");
@@ -90,7 +112,12 @@ bool append_response(std::string& out, const Response& r, bool head, bool close,
   else if (keep_alive_10)
     out.append("Connection: keep-alive\r\n");
   out.append("\r\n");
-  if (!head && !no_body) out.append(r.body);
+  if (!head && !no_body) {
+    if (chunked)
+      append_chunked(out, r.body);
+    else
+      out.append(r.body);
+  }
   return !wants_close;
 }
 

@@ -290,7 +290,8 @@ Task<void> serve_connection(Impl* im, ConnRecord* rec) {
       // After the handler: a stop() that came while it ran marks this the last response.
       bool keep = req.keep_alive && !im->stopping.load(std::memory_order_seq_cst);
       const bool head = req.method == "HEAD";
-      if (!detail::append_response(out, resp, head, !keep, keep && req.version_minor == 0))
+      if (!detail::append_response(out, resp, head, !keep, keep && req.version_minor == 0,
+                                   req.version_minor == 1))
         keep = false;
       if (!keep) close = true;
       if (out.size() >= kFlushThreshold) {

@@ -81,12 +81,7 @@ TEST(Cancel, BeforeFirstStepNeverRunsTheBody) {
   auto main_task = [&]() -> weft::Task<void> {
     auto h = weft::spawn(body());
     EXPECT_TRUE(h.cancel());  // still queued behind us on this worker
-    bool threw = false;
-    try {
-      co_await h;
-    } catch (const weft::CancelledError&) {
-      threw = true;
-    }
+    bool threw = co_await weft::test::ends_cancelled(h);
     EXPECT_TRUE(threw);
     EXPECT_TRUE(h.cancelled());
   };
@@ -145,12 +140,7 @@ TEST(Cancel, DuringCleanupAgain) {
       co_await weft::sleep(1ms);
     co_await weft::sleep(2ms);
     h.cancel();
-    bool threw = false;
-    try {
-      co_await h;
-    } catch (const weft::CancelledError&) {
-      threw = true;
-    }
+    bool threw = co_await weft::test::ends_cancelled(h);
     EXPECT_TRUE(threw);
   };
   weft::run(main_task(), {.workers = 2});
@@ -265,12 +255,7 @@ TEST(Cancel, ShieldProtectsTheInnerTask) {
     auto oh = weft::spawn(outer(ih));
     co_await weft::sleep(2ms);
     oh.cancel();
-    bool outer_cancelled = false;
-    try {
-      co_await oh;
-    } catch (const weft::CancelledError&) {
-      outer_cancelled = true;
-    }
+    bool outer_cancelled = co_await weft::test::ends_cancelled(oh);
     EXPECT_TRUE(outer_cancelled);
     EXPECT_FALSE(ih.cancelled());
     EXPECT_EQ(co_await ih, 5);

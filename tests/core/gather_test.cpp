@@ -260,12 +260,7 @@ TEST(Gather, CancellingTheGatherCancelsAndAwaitsChildren) {
       co_await weft::sleep(1ms);
     co_await weft::sleep(1ms);
     h.cancel();
-    bool cancelled = false;
-    try {
-      co_await h;
-    } catch (const weft::CancelledError&) {
-      cancelled = true;
-    }
+    bool cancelled = co_await weft::test::ends_cancelled(h);
     EXPECT_TRUE(cancelled);
   };
   weft::run(main_task(), {.workers = 3});

@@ -133,12 +133,7 @@ weft::Task<void> cancelled_lookup() {
     while (hook_calls.load() == before)
       co_await weft::sleep(1ms);
     h.cancel();
-    bool cancelled = false;
-    try {
-      co_await h;
-    } catch (const weft::CancelledError&) {
-      cancelled = true;
-    }
+    bool cancelled = co_await weft::test::ends_cancelled(h);
     EXPECT_TRUE(cancelled);
     EXPECT_FALSE(hook_finished.load()) << "the task waited for the lookup";
     hook_block = false;

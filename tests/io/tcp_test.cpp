@@ -273,12 +273,7 @@ weft::Task<void> cancel_blocked_read() {
     auto reader = weft::spawn(read_some(&server));
     if (round % 2) co_await weft::sleep(5ms);  // sometimes blocked, sometimes not yet
     reader.cancel();
-    bool cancelled = false;
-    try {
-      co_await reader;
-    } catch (const weft::CancelledError&) {
-      cancelled = true;
-    }
+    bool cancelled = co_await weft::test::ends_cancelled(reader);
     EXPECT_TRUE(cancelled);
     // Nothing was consumed: the next read gets the next bytes.
     std::string msg = "round " + std::to_string(round);

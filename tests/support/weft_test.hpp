@@ -10,6 +10,9 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include "weft/weft.hpp"
 
 namespace weft::test {
 
@@ -56,6 +59,33 @@ inline long stress_iterations(long base) {
 /// test to report it).
 inline void report_iterations(const char* name, long iterations) {
   std::printf("[stress] %s: %ld iterations\n", name, iterations);
+}
+
+/// Awaits `h`: true if the task ended with CancelledError, false if it
+/// returned a value; any other exception propagates.
+template <class T>
+weft::Task<bool> ends_cancelled(weft::JoinHandle<T>& h) {
+  bool cancelled = false;
+  try {
+    co_await h;
+  } catch (const weft::CancelledError&) {
+    cancelled = true;
+  }
+  co_return cancelled;
+}
+
+/// Cancels every task of `handles`, then waits until each has finished (a
+/// task that ended with another exception rethrows it here).
+template <class T>
+weft::Task<void> cancel_and_wait_all(std::vector<weft::JoinHandle<T>>& handles) {
+  for (auto& h : handles)
+    h.cancel();
+  for (auto& h : handles) {
+    try {
+      co_await h;
+    } catch (const weft::CancelledError&) {
+    }
+  }
 }
 
 }  // namespace weft::test

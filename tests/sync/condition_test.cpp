@@ -68,12 +68,7 @@ weft::Task<void> seed_condition_main(weft::Condition& condition, Shared& s) {
   for (auto& c : consumers)
     c.cancel();  // 取消消費者
   for (auto& c : consumers) {
-    bool cancelled = false;
-    try {
-      co_await c;
-    } catch (const weft::CancelledError&) {
-      cancelled = true;
-    }
+    bool cancelled = co_await weft::test::ends_cancelled(c);
     EXPECT_TRUE(cancelled);
   }
   EXPECT_FALSE(condition.locked());  // the cancelled waiters re-acquired and released it
@@ -260,12 +255,7 @@ weft::Task<void> cancel_main() {
   co_await weft::sleep(5ms);
   EXPECT_EQ(state.load(), 1);  // it cannot come out before we unlock
   c.unlock();
-  bool cancelled = false;
-  try {
-    co_await h;
-  } catch (const weft::CancelledError&) {
-    cancelled = true;
-  }
+  bool cancelled = co_await weft::test::ends_cancelled(h);
   EXPECT_TRUE(cancelled);
   EXPECT_EQ(state.load(), 2);
   EXPECT_FALSE(c.locked());
@@ -319,12 +309,7 @@ weft::Task<void> pass_on_main() {
   co_await weft::yield();  // a wakes and queues for the lock we hold
   a.cancel();              // cancelled while re-acquiring
   c.unlock();
-  bool cancelled = false;
-  try {
-    co_await a;
-  } catch (const weft::CancelledError&) {
-    cancelled = true;
-  }
+  bool cancelled = co_await weft::test::ends_cancelled(a);
   EXPECT_TRUE(cancelled);
   co_await b;  // b got the notification a passed on
   EXPECT_EQ(b_woken.load(), 1);

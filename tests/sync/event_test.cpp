@@ -142,12 +142,7 @@ weft::Task<void> cancel_main() {
   auto b = weft::spawn(wait_and_count(e, woken));
   co_await weft::sleep(2ms);
   a.cancel();
-  bool cancelled = false;
-  try {
-    co_await a;
-  } catch (const weft::CancelledError&) {
-    cancelled = true;
-  }
+  bool cancelled = co_await weft::test::ends_cancelled(a);
   EXPECT_TRUE(cancelled);
   e.set();
   co_await b;

@@ -196,12 +196,7 @@ weft::Task<void> cancel_main(weft::Lock& lock) {
     co_await weft::yield();
   co_await weft::sleep(2ms);  // let it reach the wait list (not needed for correctness)
   EXPECT_TRUE(h.cancel());
-  bool cancelled = false;
-  try {
-    co_await h;
-  } catch (const weft::CancelledError&) {
-    cancelled = true;
-  }
+  bool cancelled = co_await weft::test::ends_cancelled(h);
   EXPECT_TRUE(cancelled);
   EXPECT_EQ(state.load(), 2);
   EXPECT_TRUE(lock.locked());  // still ours

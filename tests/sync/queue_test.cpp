@@ -62,12 +62,7 @@ weft::Task<void> seed_queue_main(SeedState& st) {
   for (auto& c : consumers)
     c.cancel();
   for (auto& c : consumers) {
-    bool cancelled = false;
-    try {
-      co_await c;
-    } catch (const weft::CancelledError&) {
-      cancelled = true;
-    }
+    bool cancelled = co_await weft::test::ends_cancelled(c);
     EXPECT_TRUE(cancelled);
   }
 }
@@ -254,12 +249,7 @@ weft::Task<void> cancel_get_main() {
     co_await weft::yield();
   co_await weft::sleep(2ms);
   h.cancel();
-  bool cancelled = false;
-  try {
-    co_await h;
-  } catch (const weft::CancelledError&) {
-    cancelled = true;
-  }
+  bool cancelled = co_await weft::test::ends_cancelled(h);
   EXPECT_TRUE(cancelled);
   // The cancelled get took nothing: the next item goes to the next get.
   q.put_nowait(5);

@@ -172,12 +172,7 @@ weft::Task<void> cancel_main(weft::Semaphore& s) {
     co_await weft::yield();
   co_await weft::sleep(2ms);
   h.cancel();
-  bool cancelled = false;
-  try {
-    co_await h;
-  } catch (const weft::CancelledError&) {
-    cancelled = true;
-  }
+  bool cancelled = co_await weft::test::ends_cancelled(h);
   EXPECT_TRUE(cancelled);
   EXPECT_EQ(state.load(), 1);
   // The permit released now is not lost on the withdrawn waiter.

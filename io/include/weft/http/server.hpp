@@ -18,7 +18,9 @@
 //    "Connection: close", and the connection closes.
 //  - "Expect: 100-continue" gets an interim "100 Continue" before the body is read.
 //  - Responses get Content-Length (computed from the body; a handler's
-//    Content-Length / Transfer-Encoding fields are replaced) and Date; HEAD
+//    Content-Length / Transfer-Encoding fields are replaced; a handler's
+//    "Transfer-Encoding: chunked" sends the body to an HTTP/1.1 client in
+//    4 KiB chunks instead) and Date; HEAD
 //    responses carry no body; 1xx/204/304 carry neither body nor length.
 //    Each batch of responses goes out in one write.
 //  - A handler that throws gets a 500 (the connection stays usable); one that

@@ -4,6 +4,7 @@
 // no allocation.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -32,5 +33,27 @@ std::optional<std::uint64_t> parse_content_length(std::string_view s) noexcept;
 bool list_contains(std::string_view list, std::string_view token) noexcept;
 /// The last element of a comma-separated list, trimmed ("gzip, chunked" -> "chunked").
 std::string_view list_last(std::string_view list) noexcept;
+
+/// Splits a message head (up to and including its empty line) into lines,
+/// each without its line end (CRLF, or a bare LF as RFC 9112 2.2 allows).
+class HeadLines {
+ public:
+  explicit HeadLines(std::string_view head) noexcept : head_(head) {}
+  /// Sets `line` to the next line. Returns 1 for a line, 0 for the empty line
+  /// that ends the head, -1 when the line holds a bare CR (a request smuggling
+  /// vector: callers reject the message).
+  int next(std::string_view& line) noexcept {
+    std::size_t nl = head_.find('\n', at_);
+    line = head_.substr(at_, nl - at_);
+    at_ = nl + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find('\r') != std::string_view::npos) return -1;
+    return line.empty() ? 0 : 1;
+  }
+
+ private:
+  std::string_view head_;
+  std::size_t at_ = 0;
+};
 
 }  // namespace weft::http::syntax

@@ -92,8 +92,9 @@ class BufferedReader {
     co_return out;
   }
 
- private:
-  /// Reads once more into the buffer; returns the byte count (0 at EOF).
+  /// Reads once more from the stream into the buffer (growing it when it is
+  /// full); returns the byte count, 0 at EOF. For incremental parsers that
+  /// work on buffered() and consume().
   Task<std::size_t> fill() {
     if (begin_ > 0 && (end_ == buf_.size() || begin_ == end_)) {
       std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
@@ -106,6 +107,7 @@ class BufferedReader {
     co_return n;
   }
 
+ private:
   /// Fills `out` with the bytes through `delim` (returns false), or with
   /// everything left at EOF (returns true). Throws LimitExceeded.
   Task<bool> find(std::string_view delim, std::size_t max, std::string& out) {

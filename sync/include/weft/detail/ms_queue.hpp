@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "weft/detail/hazard_pointers.hpp"
+#include "weft/detail/prepared_node.hpp"
 
 namespace weft::detail {
 
@@ -33,28 +34,7 @@ class MsQueue {
 
  public:
   /// An item on its way in: a node that owns it. Move-only.
-  class Prepared {
-   public:
-    Prepared() = default;
-    explicit Prepared(T&& item) : node_(new Node) { ::new (node_->buf) T(std::move(item)); }
-    Prepared(Prepared&& o) noexcept : node_(std::exchange(o.node_, nullptr)) {}
-    Prepared& operator=(Prepared&& o) noexcept {
-      std::swap(node_, o.node_);
-      return *this;
-    }
-    ~Prepared() {
-      if (node_) {
-        node_->value()->~T();
-        delete node_;
-      }
-    }
-    explicit operator bool() const noexcept { return node_ != nullptr; }
-    T* get() const noexcept { return node_->value(); }
-
-   private:
-    friend class MsQueue;
-    Node* node_ = nullptr;
-  };
+  using Prepared = PreparedNode<Node, T>;
 
   explicit MsQueue(std::size_t /*capacity*/ = 0) {
     Node* dummy = new Node;
@@ -80,7 +60,7 @@ class MsQueue {
 
   /// Appends the prepared item. Requires a room reservation (always succeeds).
   void push(Prepared&& item) noexcept {
-    Node* n = std::exchange(item.node_, nullptr);
+    Node* n = item.release();
     Hazards& hz = Hazards::local();
     for (;;) {
       Node* t = hz.protect(tail_, 0);

@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "weft/detail/hazard_pointers.hpp"
+#include "weft/detail/prepared_node.hpp"
 
 namespace weft::detail {
 
@@ -30,28 +31,7 @@ class TreiberStack {
 
  public:
   /// An item on its way in: a node that owns it. Move-only.
-  class Prepared {
-   public:
-    Prepared() = default;
-    explicit Prepared(T&& item) : node_(new Node) { ::new (node_->buf) T(std::move(item)); }
-    Prepared(Prepared&& o) noexcept : node_(std::exchange(o.node_, nullptr)) {}
-    Prepared& operator=(Prepared&& o) noexcept {
-      std::swap(node_, o.node_);
-      return *this;
-    }
-    ~Prepared() {
-      if (node_) {
-        node_->value()->~T();
-        delete node_;
-      }
-    }
-    explicit operator bool() const noexcept { return node_ != nullptr; }
-    T* get() const noexcept { return node_->value(); }
-
-   private:
-    friend class TreiberStack;
-    Node* node_ = nullptr;
-  };
+  using Prepared = PreparedNode<Node, T>;
 
   explicit TreiberStack(std::size_t /*capacity*/ = 0) {}
   TreiberStack(const TreiberStack&) = delete;
@@ -69,7 +49,7 @@ class TreiberStack {
   static Prepared prepare(T&& item) { return Prepared(std::move(item)); }
 
   void push(Prepared&& item) noexcept {
-    Node* n = std::exchange(item.node_, nullptr);
+    Node* n = item.release();
     Node* top = top_.load(std::memory_order_relaxed);
     do {
       n->next = top;

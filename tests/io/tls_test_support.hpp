@@ -1,0 +1,132 @@
+// Helpers for the TLS tests: a throw-away self-signed certificate made with
+// OpenSSL at run time (no files, no network), and a tiny HTTPS server on
+// weft::io::TlsStream that answers every request with "hello".
+#pragma once
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "weft/io.hpp"
+#include "weft/weft.hpp"
+#include "weft_test.hpp"
+
+namespace weft::iotest {
+
+struct TestCert {
+  std::string cert_pem;
+  std::string key_pem;
+};
+
+/// A self-signed P-256 certificate for `san` ("DNS:localhost,IP:127.0.0.1").
+inline TestCert make_cert(const std::string& san) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* x = X509_new();
+  if (!key || !x) throw std::runtime_error("make_cert: OpenSSL allocation failed");
+  X509_set_version(x, 2);
+  static long serial = 1;
+  ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
+  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(x), 24 * 3600);
+  X509_set_pubkey(x, key);
+  X509_NAME* name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("weft test"), -1, -1, 0);
+  X509_set_issuer_name(x, name);
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
+  const std::pair<int, std::string> exts[] = {
+      {NID_basic_constraints, "critical,CA:TRUE"},
+      {NID_subject_alt_name, san},
+  };
+  for (const auto& [nid, value] : exts) {
+    X509_EXTENSION* e = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
+    if (!e) throw std::runtime_error("make_cert: bad extension " + value);
+    X509_add_ext(x, e, -1);
+    X509_EXTENSION_free(e);
+  }
+  X509_sign(x, key, EVP_sha256());
+  TestCert out;
+  BIO* b = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(b, x);
+  char* p = nullptr;
+  long n = BIO_get_mem_data(b, &p);
+  out.cert_pem.assign(p, static_cast<std::size_t>(n));
+  BIO_free(b);
+  b = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr);
+  n = BIO_get_mem_data(b, &p);
+  out.key_pem.assign(p, static_cast<std::size_t>(n));
+  BIO_free(b);
+  X509_free(x);
+  EVP_PKEY_free(key);
+  return out;
+}
+
+/// An HTTPS server on 127.0.0.1: every request gets 200 with `body`
+/// (keep-alive). With `handshake = false` it accepts TCP and never answers.
+class TlsServer {
+ public:
+  TlsServer(const TestCert& cert, std::string body, bool handshake = true)
+      : ctx_(io::TlsContext::server(cert.cert_pem, cert.key_pem)),
+        listener_(io::TcpListener::bind(io::SocketAddress::loopback_v4(0))),
+        body_(std::move(body)),
+        handshake_(handshake) {}
+
+  std::uint16_t port() const { return listener_.local_address().port(); }
+  int handshakes() const { return handshakes_.load(); }
+
+  Task<void> serve() {
+    std::vector<JoinHandle<void>> conns;
+    for (;;) {
+      io::TcpStream s;
+      bool closed = false;
+      try {
+        s = co_await listener_.accept();
+      } catch (const io::IoError&) {
+        closed = true;
+      }
+      if (closed) break;
+      conns.push_back(spawn(connection(this, std::move(s))));
+    }
+    co_await weft::test::cancel_and_wait_all(conns);
+  }
+  void stop() noexcept { listener_.close(); }
+
+ private:
+  static Task<void> connection(TlsServer* self, io::TcpStream param) {
+    io::TcpStream tcp = std::move(param);
+    if (!self->handshake_) {
+      co_await weft::sleep(std::chrono::hours(1));
+      co_return;
+    }
+    try {
+      io::TlsStream tls = co_await io::TlsStream::accept(std::move(tcp), self->ctx_);
+      self->handshakes_.fetch_add(1);
+      io::BufferedReader<io::TlsStream> in(tls);
+      for (;;) {
+        co_await in.read_until("\r\n\r\n", 64 * 1024);
+        std::string resp =
+            "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(self->body_.size()) +
+            "\r\n\r\n" + self->body_;
+        co_await tls.write_all(resp);
+      }
+    } catch (const io::TlsError&) {
+    } catch (const io::IoError&) {
+    }
+  }
+
+  io::TlsContext ctx_;
+  io::TcpListener listener_;
+  std::string body_;
+  bool handshake_;
+  std::atomic<int> handshakes_{0};
+};
+
+}  // namespace weft::iotest
