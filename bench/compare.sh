@@ -65,7 +65,7 @@ for line in open(path):
         d = json.loads(line)
     except ValueError:
         continue
-    impl = "tbb" if d.get("impl") == "onetbb" else d.get("impl")
+    impl = {"onetbb": "tbb", "boost-fiber": "fiber"}.get(d.get("impl"), d.get("impl"))
     runs.setdefault(d["workload"], {}).setdefault(impl, []).append(d)
 order = ["spawn_many", "yield_many", "ping_pong", "chained_spawn", "fib", "mutex", "semaphore",
          "mpsc", "mpmc", "sleep_many", "timeout_ready", "parked_memory"]
