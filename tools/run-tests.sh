@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, then
 #   1. release build: every label (unit, stress, io, examples);
-#   2. ThreadSanitizer build: unit + stress;
-#   3. AddressSanitizer + UBSan (+ LeakSanitizer) build: unit + stress.
+#   2. ThreadSanitizer build: unit + stress + io;
+#   3. AddressSanitizer + UBSan (+ LeakSanitizer) build: unit + stress + io.
 # Exits non-zero on the first failing step. `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

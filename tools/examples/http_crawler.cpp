@@ -14,6 +14,13 @@
 
 using namespace std::chrono_literals;
 
+/// "1", or "0.01" when the example's time is scaled.
+std::string seconds_text(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", s * example::time_scale());
+  return buf;
+}
+
 weft::Task<void> async_main() {
   weft::http::DemoServer httpbin;  // instead of https://httpbin.org
   httpbin.listen();
@@ -22,7 +29,7 @@ weft::Task<void> async_main() {
 
   std::vector<std::string> urls = {
       base + "/get",
-      base + "/delay/" + std::to_string(example::time_scale()),  // /delay/1, scaled
+      base + "/delay/" + seconds_text(1),  // /delay/1, scaled
       base + "/status/404",
       "http://invalid-url.example.invalid",
   };
