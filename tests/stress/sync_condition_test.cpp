@@ -33,12 +33,7 @@ struct Shared {
   std::atomic<long> waits{0};
 };
 
-std::uint32_t next_rand(std::uint32_t& s) {
-  s ^= s << 13;
-  s ^= s >> 17;
-  s ^= s << 5;
-  return s;
-}
+using weft::test::next_rand;
 
 void notify_some(Shared& sh, std::uint32_t r) {
   switch (r % 3) {

@@ -34,12 +34,7 @@ struct Shared {
   std::atomic<long> saw_set{0};
 };
 
-std::uint32_t next_rand(std::uint32_t& s) {
-  s ^= s << 13;
-  s ^= s >> 17;
-  s ^= s << 5;
-  return s;
-}
+using weft::test::next_rand;
 
 weft::Task<void> waiter(Shared& sh, int id, int iterations) {
   std::uint32_t rng = 0xc2b2ae35u * static_cast<std::uint32_t>(id + 1);

@@ -31,12 +31,7 @@ struct Shared {
   std::atomic<long> acquired{0};
 };
 
-std::uint32_t next_rand(std::uint32_t& s) {
-  s ^= s << 13;
-  s ^= s >> 17;
-  s ^= s << 5;
-  return s;
-}
+using weft::test::next_rand;
 
 void critical_section(Shared& sh) {
   if (sh.inside.exchange(true, std::memory_order_acq_rel)) sh.overlaps++;

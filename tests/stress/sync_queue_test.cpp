@@ -26,12 +26,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::uint32_t next_rand(std::uint32_t& s) {
-  s ^= s << 13;
-  s ^= s >> 17;
-  s ^= s << 5;
-  return s;
-}
+using weft::test::next_rand;
 
 /// An item: who produced it and its sequence number there. Move-only, so the
 /// queues' move paths are exercised.

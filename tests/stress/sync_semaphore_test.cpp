@@ -34,12 +34,7 @@ struct Shared {
   std::atomic<long> timed_out{0};
 };
 
-std::uint32_t next_rand(std::uint32_t& s) {
-  s ^= s << 13;
-  s ^= s >> 17;
-  s ^= s << 5;
-  return s;
-}
+using weft::test::next_rand;
 
 void enter(Shared& sh) {
   sh.acquired++;

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -86,6 +87,15 @@ weft::Task<void> cancel_and_wait_all(std::vector<weft::JoinHandle<T>>& handles) 
     } catch (const weft::CancelledError&) {
     }
   }
+}
+
+/// A small, fast, deterministic pseudo-random step (xorshift32) for stress
+/// tests that pick random cancellation points; `s` must not start at 0.
+inline std::uint32_t next_rand(std::uint32_t& s) noexcept {
+  s ^= s << 13;
+  s ^= s >> 17;
+  s ^= s << 5;
+  return s;
 }
 
 }  // namespace weft::test
