@@ -25,3 +25,15 @@ elseif(WEFT_SANITIZE STREQUAL "thread")
 elseif(NOT WEFT_SANITIZE STREQUAL "")
   message(FATAL_ERROR "WEFT_SANITIZE must be '', 'address' or 'thread', not '${WEFT_SANITIZE}'")
 endif()
+
+# weft_code_needs_missing_io(CODE OUT): OUT is TRUE when CODE (a source text)
+# includes weft's I/O headers (or the I/O tests' support) and this build has
+# no weft::io (WEFT_IO=OFF): tools, tests and README snippets that need I/O
+# are then left out. Call it after the libraries are defined.
+function(weft_code_needs_missing_io code out)
+  if(NOT TARGET weft::io AND code MATCHES "#include [<\"][^\">]*(weft/(io|http/|crawler)|io_test_support)")
+    set(${out} TRUE PARENT_SCOPE)
+  else()
+    set(${out} FALSE PARENT_SCOPE)
+  endif()
+endfunction()
