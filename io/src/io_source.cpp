@@ -162,21 +162,29 @@ void IoSource::clear_readiness(std::uint64_t snapshot, std::uint64_t bits) noexc
   }
 }
 
-long IoSource::try_read(void* buf, std::size_t n, const char* what) {
-  std::uint64_t snap = word_.load(std::memory_order_acquire);  // acquire: pairs with dispatch
-  if (!(snap & kReadMask)) return kWouldBlock;                 // known drained: skip the syscall
+template <class Syscall>
+long IoSource::attempt(std::uint64_t mask, std::uint64_t bit, const char* what, std::uint64_t& snap,
+                       Syscall call) {
+  snap = word_.load(std::memory_order_acquire);  // acquire: pairs with dispatch
+  if (!(snap & mask)) return kWouldBlock;        // known drained: skip the syscall
   OpGuard guard(this, what);
   ssize_t r;
   do {
-    r = ::read(fd_, buf, n);
+    r = call();
   } while (r < 0 && errno == EINTR);
   if (r < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      clear_readiness(snap, kReadable);
+      clear_readiness(snap, bit);
       return kWouldBlock;
     }
     throw IoError(errno, what);
   }
+  return r;
+}
+
+long IoSource::try_read(void* buf, std::size_t n, const char* what) {
+  std::uint64_t snap = 0;
+  long r = attempt(kReadMask, kReadable, what, snap, [&] { return ::read(fd_, buf, n); });
   // A short read drained the receive queue as far as this snapshot knows (as
   // Tokio concludes on epoll): clear readiness, so the next read waits for an
   // edge instead of paying a syscall for EAGAIN. Bytes that arrive during or
@@ -186,47 +194,24 @@ long IoSource::try_read(void* buf, std::size_t n, const char* what) {
   return r;
 }
 
+// A short write does not clear readiness: gVisor does not always raise a
+// writable edge for the space freed after a short write (measured: the writer
+// stalls until other traffic on the socket). The next attempt pays one EAGAIN
+// instead, after which an edge is guaranteed.
 long IoSource::try_write(const void* buf, std::size_t n, const char* what) {
-  std::uint64_t snap = word_.load(std::memory_order_acquire);  // acquire: pairs with dispatch
-  if (!(snap & kWriteMask)) return kWouldBlock;
-  OpGuard guard(this, what);
-  ssize_t r;
-  do {
-    r = ::send(fd_, buf, n, MSG_NOSIGNAL);  // EPIPE instead of SIGPIPE
-  } while (r < 0 && errno == EINTR);
-  if (r < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      clear_readiness(snap, kWritable);
-      return kWouldBlock;
-    }
-    throw IoError(errno, what);
-  }
-  // A short write does not clear readiness: gVisor does not always raise a
-  // writable edge for the space freed after a short write (measured: the
-  // writer stalls until other traffic on the socket). The next attempt pays
-  // one EAGAIN instead, after which an edge is guaranteed.
-  return r;
+  std::uint64_t snap = 0;
+  return attempt(kWriteMask, kWritable, what, snap, [&] {
+    return ::send(fd_, buf, n, MSG_NOSIGNAL);  // EPIPE instead of SIGPIPE
+  });
 }
 
 long IoSource::try_writev(const iovec* iov, int count, const char* what) {
-  std::uint64_t snap = word_.load(std::memory_order_acquire);  // acquire: pairs with dispatch
-  if (!(snap & kWriteMask)) return kWouldBlock;
-  OpGuard guard(this, what);
   msghdr msg{};
   msg.msg_iov = const_cast<iovec*>(iov);
   msg.msg_iovlen = static_cast<std::size_t>(count);
-  ssize_t r;
-  do {
-    r = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
-  } while (r < 0 && errno == EINTR);
-  if (r < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      clear_readiness(snap, kWritable);
-      return kWouldBlock;
-    }
-    throw IoError(errno, what);
-  }
-  return r;
+  std::uint64_t snap = 0;
+  return attempt(kWriteMask, kWritable, what, snap,
+                 [&] { return ::sendmsg(fd_, &msg, MSG_NOSIGNAL); });
 }
 
 int IoSource::try_accept(sockaddr* addr, socklen_t* len, const char* what) {

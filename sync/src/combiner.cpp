@@ -196,6 +196,11 @@ std::uint32_t Combiner::wait_blocking(WaitNode* n, std::int64_t deadline_ns) noe
 // ---- WaitAwaiter ----
 
 bool WaitAwaiter::suspend(std::coroutine_handle<> h, const char* label) {
+  // relaxed: only ready_now() on this task set it; the node is not published.
+  if (state.load(std::memory_order_relaxed) == kReadyYield) {
+    yield_ready(h, label);
+    return true;
+  }
   TaskHeader* t = require_current_task(label);
   withdraw = &withdraw_wait;
   what = label;

@@ -46,9 +46,9 @@
 #include <string_view>
 #include <vector>
 
+#include "io_test_support.hpp"
 #include "weft/io.hpp"
 #include "weft/weft.hpp"
-#include "weft_test.hpp"
 
 namespace weft::iotest {
 
@@ -63,19 +63,9 @@ class FaultServer {
 
   /// Accepts until stop(); then cancels and awaits every connection.
   Task<void> serve() {
-    std::vector<JoinHandle<void>> conns;
-    for (;;) {
-      io::TcpStream s;
-      bool closed = false;
-      try {
-        s = co_await listener_.accept();
-      } catch (const io::IoError&) {
-        closed = true;
-      }
-      if (closed) break;
-      conns.push_back(spawn(connection(std::move(s)), "fault connection"));
-    }
-    co_await weft::test::cancel_and_wait_all(conns);
+    co_await iotest::serve_until_closed(listener_, [](io::TcpStream s) {
+      return spawn(connection(std::move(s)), "fault connection");
+    });
   }
 
   void stop() noexcept { listener_.close(); }

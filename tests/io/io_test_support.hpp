@@ -6,11 +6,33 @@
 #include <gtest/gtest.h>
 
 #include <utility>
+#include <vector>
 
 #include "weft/io.hpp"
 #include "weft/weft.hpp"
+#include "weft_test.hpp"
 
 namespace weft::iotest {
+
+/// A test server's accept loop: runs `start(stream)` (which spawns the
+/// connection's task and returns its JoinHandle) for every connection until
+/// `listener` is closed, then cancels and awaits every connection task.
+template <class Start>
+Task<void> serve_until_closed(io::TcpListener& listener, Start start) {
+  std::vector<JoinHandle<void>> conns;
+  for (;;) {
+    io::TcpStream s;
+    bool closed = false;
+    try {
+      s = co_await listener.accept();
+    } catch (const io::IoError&) {
+      closed = true;
+    }
+    if (closed) break;
+    conns.push_back(start(std::move(s)));
+  }
+  co_await weft::test::cancel_and_wait_all(conns);
+}
 
 /// Open file descriptors of this process.
 inline int open_fds() {

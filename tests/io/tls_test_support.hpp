@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "io_test_support.hpp"
 #include "weft/io.hpp"
 #include "weft/weft.hpp"
-#include "weft_test.hpp"
 
 namespace weft::iotest {
 
@@ -83,19 +83,8 @@ class TlsServer {
   int handshakes() const { return handshakes_.load(); }
 
   Task<void> serve() {
-    std::vector<JoinHandle<void>> conns;
-    for (;;) {
-      io::TcpStream s;
-      bool closed = false;
-      try {
-        s = co_await listener_.accept();
-      } catch (const io::IoError&) {
-        closed = true;
-      }
-      if (closed) break;
-      conns.push_back(spawn(connection(this, std::move(s))));
-    }
-    co_await weft::test::cancel_and_wait_all(conns);
+    co_await iotest::serve_until_closed(
+        listener_, [this](io::TcpStream s) { return spawn(connection(this, std::move(s))); });
   }
   void stop() noexcept { listener_.close(); }
 

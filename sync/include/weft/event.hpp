@@ -103,13 +103,7 @@ class Event::WaitAwaiter : public detail::WaitAwaiter {
     tag = generation(s);  // woken by the first set() after this generation
     return false;
   }
-  bool await_suspend(std::coroutine_handle<> h) {
-    if (state.load(std::memory_order_relaxed) == kReadyYield) {
-      yield_ready(h, "Event.wait");
-      return true;
-    }
-    return suspend(h, "Event.wait");
-  }
+  bool await_suspend(std::coroutine_handle<> h) { return suspend(h, "Event.wait"); }
   void await_resume();
 
  private:

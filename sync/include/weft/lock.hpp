@@ -121,13 +121,7 @@ class Lock::LockAwaiter : public detail::WaitAwaiter {
  public:
   explicit LockAwaiter(Lock* l) noexcept : WaitAwaiter(l) {}
   bool await_ready() noexcept { return lock()->try_fast() && ready_now(); }
-  bool await_suspend(std::coroutine_handle<> h) {
-    if (state.load(std::memory_order_relaxed) == kReadyYield) {
-      yield_ready(h, "Lock.lock");
-      return true;
-    }
-    return suspend(h, "Lock.lock");
-  }
+  bool await_suspend(std::coroutine_handle<> h) { return suspend(h, "Lock.lock"); }
   void await_resume();
 
  protected:

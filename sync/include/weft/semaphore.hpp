@@ -110,13 +110,7 @@ class Semaphore::AcquireAwaiter : public detail::WaitAwaiter {
  public:
   explicit AcquireAwaiter(Semaphore* s) noexcept : WaitAwaiter(s) {}
   bool await_ready() noexcept { return sem()->try_fast() && ready_now(); }
-  bool await_suspend(std::coroutine_handle<> h) {
-    if (state.load(std::memory_order_relaxed) == kReadyYield) {
-      yield_ready(h, "Semaphore.acquire");
-      return true;
-    }
-    return suspend(h, "Semaphore.acquire");
-  }
+  bool await_suspend(std::coroutine_handle<> h) { return suspend(h, "Semaphore.acquire"); }
   void await_resume();
 
  protected:

@@ -141,6 +141,13 @@ class IoSource {
   IoSource(Reactor* r, int fd, std::uint64_t ready) noexcept;
   void close_fd() noexcept;
   void try_close_fd() noexcept;
+  /// One byte-stream syscall (`call()` returns ssize_t) unless the readiness
+  /// word says the direction `mask` is drained: retried on EINTR; EAGAIN
+  /// clears `bit` (unless an edge came meanwhile) and gives kWouldBlock; other
+  /// errors throw IoError. `snap` receives the snapshot the attempt ran under.
+  template <class Syscall>
+  long attempt(std::uint64_t mask, std::uint64_t bit, const char* what, std::uint64_t& snap,
+               Syscall call);
   std::atomic<weft::detail::TaskHeader*>& slot(Direction d) noexcept {
     return d == Direction::read ? reader_ : writer_;
   }

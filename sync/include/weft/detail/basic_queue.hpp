@@ -238,13 +238,7 @@ class BasicQueue<T, Storage>::PutAwaiter : public WaitAwaiter {
         return false;
     }
   }
-  bool await_suspend(std::coroutine_handle<> h) {
-    if (state.load(std::memory_order_relaxed) == kReadyYield) {
-      yield_ready(h, "Queue.put");
-      return true;
-    }
-    return suspend(h, "Queue.put");
-  }
+  bool await_suspend(std::coroutine_handle<> h) { return suspend(h, "Queue.put"); }
   void await_resume() {
     if (shut_down_) throw QueueShutDown();
     switch (outcome()) {
@@ -283,13 +277,7 @@ class BasicQueue<T, Storage>::GetAwaiter : public WaitAwaiter {
         return false;
     }
   }
-  bool await_suspend(std::coroutine_handle<> h) {
-    if (state.load(std::memory_order_relaxed) == kReadyYield) {
-      yield_ready(h, "Queue.get");
-      return true;
-    }
-    return suspend(h, "Queue.get");
-  }
+  bool await_suspend(std::coroutine_handle<> h) { return suspend(h, "Queue.get"); }
   T await_resume() {
     if (shut_down_) throw QueueShutDown();
     switch (outcome()) {
@@ -316,13 +304,7 @@ class BasicQueue<T, Storage>::JoinAwaiter : public WaitAwaiter {
   bool await_ready() noexcept {
     return static_cast<BasicQueue*>(owner())->join_ready(tag) && ready_now();
   }
-  bool await_suspend(std::coroutine_handle<> h) {
-    if (state.load(std::memory_order_relaxed) == kReadyYield) {
-      yield_ready(h, "Queue.join");
-      return true;
-    }
-    return suspend(h, "Queue.join");
-  }
+  bool await_suspend(std::coroutine_handle<> h) { return suspend(h, "Queue.join"); }
   void await_resume() {
     if (outcome() == kCancelled) throw CancelledError();
   }

@@ -190,17 +190,20 @@ struct WaitAwaiter : Suspension, WaitNode {
   }
   Combiner* owner() const noexcept { return reinterpret_cast<Combiner*>(cancel_link); }
 
-  /// In await_suspend: publishes this waiter for the running task. Returns false
-  /// (do not suspend) if the wait already ended inline.
+  /// In await_suspend: if await_ready() completed the operation with the
+  /// cooperative budget spent (ready_now() returned false), yields once, the
+  /// operation's result standing whatever happens meanwhile; otherwise
+  /// publishes this waiter for the running task. Returns false (do not
+  /// suspend) if the wait already ended inline.
   bool suspend(std::coroutine_handle<> h, const char* label);
-  /// In await_suspend after a fast-path success with the budget spent: yields
-  /// once; the operation's result stands whatever happens meanwhile.
-  void yield_ready(std::coroutine_handle<> h, const char* label);
   /// await_ready's half of the cooperative budget: true to complete now, false
   /// to yield first (marks the node kReadyYield).
   bool ready_now() noexcept;
 
   static Withdraw withdraw_wait(Suspension* self, TaskHeader* task) noexcept;
+
+ private:
+  void yield_ready(std::coroutine_handle<> h, const char* label);
 };
 
 }  // namespace weft::detail
