@@ -8,7 +8,7 @@
 #include <random>
 #include <vector>
 
-#include "timer_wheel.hpp"
+#include "time/timer_wheel.hpp"
 
 namespace {
 

@@ -1,7 +1,7 @@
 // The combining wait machinery (see weft/detail/combiner.hpp for the design).
 #include "weft/detail/combiner.hpp"
 
-#include "futex.hpp"
+#include "sys/futex.hpp"
 #include "weft/detail/thread_context.hpp"
 
 namespace weft::detail {

@@ -2,7 +2,7 @@
 // weft/event.hpp).
 #include "weft/event.hpp"
 
-#include "futex.hpp"
+#include "sys/futex.hpp"
 #include "weft/detail/thread_context.hpp"
 #include "weft/errors.hpp"
 

@@ -13,7 +13,7 @@
 // Each worker runs tasks from its own work-stealing deque; idle workers steal,
 // park on a futex, and one of them at a time waits in the I/O driver (epoll)
 // with the earliest timer deadline as its timeout. docs/architecture.md has the
-// full picture; core/src/scheduler.hpp explains the design choices.
+// full picture; core/src/scheduler/scheduler.hpp explains the design choices.
 //
 // Shutdown (the destructor, or the end of run()): every task still alive is
 // cancelled, given `shutdown_timeout` to finish its cleanup, then the workers

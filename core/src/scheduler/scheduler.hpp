@@ -51,16 +51,16 @@
 #include <unordered_set>
 #include <vector>
 
-#include "blocking_pool.hpp"
-#include "idle.hpp"
-#include "inject_queue.hpp"
-#include "parker.hpp"
-#include "task_registry.hpp"
+#include "blocking/blocking_pool.hpp"
+#include "scheduler/idle.hpp"
+#include "scheduler/inject_queue.hpp"
+#include "scheduler/parker.hpp"
+#include "scheduler/task_registry.hpp"
 #include "weft/detail/chase_lev_deque.hpp"
 #include "weft/detail/driver.hpp"
 #include "weft/detail/task_header.hpp"
 #include "weft/runtime.hpp"
-#include "worker_timers.hpp"
+#include "time/worker_timers.hpp"
 
 namespace weft::detail {
 

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "timer_wheel.hpp"
+#include "time/timer_wheel.hpp"
 #include "weft/detail/chase_lev_deque.hpp"
 
 namespace weft::detail {

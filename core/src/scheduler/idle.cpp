@@ -1,4 +1,4 @@
-#include "idle.hpp"
+#include "scheduler/idle.hpp"
 
 namespace weft::detail {
 

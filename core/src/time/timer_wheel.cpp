@@ -1,4 +1,4 @@
-#include "timer_wheel.hpp"
+#include "time/timer_wheel.hpp"
 
 #include <bit>
 

@@ -4,7 +4,7 @@
 
 #include <atomic>
 
-#include "futex.hpp"
+#include "sys/futex.hpp"
 #include "weft/blocking.hpp"
 
 namespace weft {

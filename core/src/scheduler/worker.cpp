@@ -6,8 +6,8 @@
 #include <exception>
 #include <string>
 
-#include "futex.hpp"
-#include "scheduler.hpp"
+#include "sys/futex.hpp"
+#include "scheduler/scheduler.hpp"
 #include "weft/detail/timeout_scope.hpp"
 #include "weft/errors.hpp"
 

@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "scheduler.hpp"
+#include "scheduler/scheduler.hpp"
 #include "weft/detail/debug_hooks.hpp"
 #include "weft/detail/task_info.hpp"
 

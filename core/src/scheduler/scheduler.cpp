@@ -1,6 +1,6 @@
 // Scheduler: queues shared by the workers, the owner-side release protocol, and
 // shutdown. See scheduler.hpp for the design.
-#include "scheduler.hpp"
+#include "scheduler/scheduler.hpp"
 
 #include <sched.h>
 
@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <thread>
 
-#include "futex.hpp"
+#include "sys/futex.hpp"
 #include "weft/detail/task_info.hpp"
 #include "weft/errors.hpp"
 

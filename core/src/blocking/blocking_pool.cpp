@@ -1,4 +1,4 @@
-#include "blocking_pool.hpp"
+#include "blocking/blocking_pool.hpp"
 
 #include <pthread.h>
 
@@ -8,7 +8,7 @@
 
 #include <concurrentqueue/blockingconcurrentqueue.h>
 
-#include "futex.hpp"
+#include "sys/futex.hpp"
 
 namespace weft::detail {
 

@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "futex.hpp"
-#include "scheduler.hpp"
+#include "sys/futex.hpp"
+#include "scheduler/scheduler.hpp"
 #include "weft/detail/task_info.hpp"
 #include "weft/time.hpp"
 

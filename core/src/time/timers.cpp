@@ -2,12 +2,12 @@
 // the per-worker wheel plumbing (see weft/detail/timer_entry.hpp).
 #include <new>
 
-#include "futex.hpp"
-#include "scheduler.hpp"
+#include "sys/futex.hpp"
+#include "scheduler/scheduler.hpp"
 #include "weft/detail/frame_allocator.hpp"
 #include "weft/detail/timer_entry.hpp"
 #include "weft/errors.hpp"
-#include "worker_timers.hpp"
+#include "time/worker_timers.hpp"
 
 namespace weft::detail {
 namespace {

@@ -1,4 +1,4 @@
-#include "task_registry.hpp"
+#include "scheduler/task_registry.hpp"
 
 namespace weft::detail {
 

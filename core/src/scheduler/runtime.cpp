@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "futex.hpp"
-#include "scheduler.hpp"
+#include "sys/futex.hpp"
+#include "scheduler/scheduler.hpp"
 #include "weft/detail/task_info.hpp"
 #include "weft/yield.hpp"
 

@@ -1,6 +1,6 @@
-#include "parker.hpp"
+#include "scheduler/parker.hpp"
 
-#include "futex.hpp"
+#include "sys/futex.hpp"
 #include "weft/detail/driver.hpp"
 
 namespace weft::detail {

@@ -2,7 +2,7 @@
 // weft/detail/task_header.hpp; the owner-side half lives in Scheduler::release().
 #include "weft/detail/task_header.hpp"
 
-#include "scheduler.hpp"
+#include "scheduler/scheduler.hpp"
 #include "weft/detail/task_info.hpp"
 
 namespace weft::detail {
