@@ -26,6 +26,13 @@ elseif(NOT WEFT_SANITIZE STREQUAL "")
   message(FATAL_ERROR "WEFT_SANITIZE must be '', 'address' or 'thread', not '${WEFT_SANITIZE}'")
 endif()
 
+# The model-checking build (weft/model.hpp): core/ and sync/ run their atomics,
+# futexes, clocks and threads through the model scheduler. Only the model tests
+# are built: the rest of the suite expects real time and real threads.
+if(WEFT_MODEL)
+  add_compile_definitions(WEFT_MODEL=1)
+endif()
+
 # weft_code_needs_missing_io(CODE OUT): OUT is TRUE when CODE (a source text)
 # includes weft's I/O headers (or the I/O tests' support) and this build has
 # no weft::io (WEFT_IO=OFF): tools, tests and README snippets that need I/O

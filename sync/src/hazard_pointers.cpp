@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "weft/detail/atomic.hpp"
+
 namespace weft::detail {
 namespace {
 
@@ -18,9 +20,9 @@ struct Orphans {
   Orphans* next = nullptr;
 };
 
-std::atomic<Hazards::Record*> g_records{nullptr};
-std::atomic<std::size_t> g_record_count{0};
-std::atomic<Orphans*> g_orphans{nullptr};
+detail::Atomic<Hazards::Record*> g_records{nullptr};
+detail::Atomic<std::size_t> g_record_count{0};
+detail::Atomic<Orphans*> g_orphans{nullptr};
 
 /// Scan threshold: enough retired nodes that a scan frees at least half of
 /// them (at most records * slots can be protected), plus slack for small runs.

@@ -3,6 +3,8 @@
 
 #include <bit>
 
+#include "weft/detail/atomic.hpp"
+
 namespace weft::detail {
 
 namespace {
@@ -19,7 +21,7 @@ IndexRing::IndexRing(std::uint64_t n, bool full)
       safe_(std::uint64_t{1} << order_),
       lines_(2 * n >= 16 ? 2 * n / 8 : 1),
       line_shift_(log2_exact(2 * n >= 16 ? 2 * n / 8 : 1)),
-      entries_(new std::atomic<std::uint64_t>[2 * n]) {
+      entries_(new detail::Atomic<std::uint64_t>[2 * n]) {
   // Every entry starts empty and safe in cycle 0; the tickets start in cycle 1.
   for (std::uint64_t i = 0; i < size_; ++i)
     entries_[i].store(safe_ | empty_, std::memory_order_relaxed);

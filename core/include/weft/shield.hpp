@@ -16,6 +16,7 @@
 #include <atomic>
 #include <coroutine>
 
+#include "weft/detail/atomic.hpp"
 #include "weft/join_handle.hpp"
 #include "weft/runtime.hpp"
 
@@ -26,8 +27,8 @@ namespace detail {
 /// Shared between a shielded waiter and the task it waits for: whichever of
 /// "task finished" and "waiter cancelled" takes `waiter` first decides.
 struct ShieldLink : CompletionListener {
-  std::atomic<TaskHeader*> waiter{nullptr};
-  std::atomic<std::uint32_t> refs{2};  // the waiter and the listener stack
+  detail::Atomic<TaskHeader*> waiter{nullptr};
+  detail::Atomic<std::uint32_t> refs{2};  // the waiter and the listener stack
   void release() noexcept {
     if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }

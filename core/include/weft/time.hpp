@@ -45,9 +45,19 @@
 #include "weft/errors.hpp"
 #include "weft/task.hpp"
 
+#ifdef WEFT_MODEL
+#include "weft/detail/model_clock.hpp"
+#endif
+
 namespace weft {
 
+/// The clock of every weft deadline: std::chrono::steady_clock (in the
+/// model-checking build, the model's virtual clock).
+#ifdef WEFT_MODEL
+using Clock = detail::model::Clock;
+#else
 using Clock = std::chrono::steady_clock;
+#endif
 
 namespace detail {
 

@@ -1,26 +1,24 @@
 #include "blocking/blocking_pool.hpp"
 
-#include <pthread.h>
-
 #include <atomic>
 #include <cstdio>
-#include <thread>
-
-#include <concurrentqueue/blockingconcurrentqueue.h>
 
 #include "sys/futex.hpp"
+#include "sys/mpmc_queue.hpp"
+#include "sys/thread.hpp"
+#include "weft/detail/atomic.hpp"
 
 namespace weft::detail {
 
 struct BlockingPool::State {
-  moodycamel::BlockingConcurrentQueue<BlockingJob*> queue;
+  BlockingMpmcQueue<BlockingJob*> queue;
   const std::size_t max_threads;
   const std::chrono::milliseconds keep_alive;
-  std::atomic<std::size_t> threads{0};
-  std::atomic<std::size_t> idle{0};
-  std::atomic<bool> closed{false};
+  detail::Atomic<std::size_t> threads{0};
+  detail::Atomic<std::size_t> idle{0};
+  detail::Atomic<bool> closed{false};
   /// Bumped whenever a thread exits, for shutdown's futex wait.
-  std::atomic<std::uint32_t> exits{0};
+  detail::Atomic<std::uint32_t> exits{0};
 
   State(std::size_t max, std::chrono::milliseconds ka) : max_threads(max), keep_alive(ka) {}
 };
@@ -30,8 +28,7 @@ namespace {
 void pool_thread(std::shared_ptr<BlockingPool::State> s);
 
 void start_thread(const std::shared_ptr<BlockingPool::State>& s) {
-  std::thread t(pool_thread, s);
-  pthread_setname_np(t.native_handle(), "weft-blocking");
+  Thread t([s] { pool_thread(s); }, "weft-blocking");
   t.detach();  // the thread owns a reference to the state; shutdown waits on `threads`
 }
 
@@ -63,7 +60,7 @@ void pool_thread(std::shared_ptr<BlockingPool::State> sp) {
     // (Dekker pairing with submit()); under TSan submit() does an RMW on
     // `idle` instead, which our RMW above already pairs with.
 #ifndef WEFT_TSAN
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    detail::fence(std::memory_order_seq_cst);
 #endif
     if (s.queue.size_approx() == 0 && !s.closed.load(std::memory_order_acquire)) break;
   }
@@ -89,7 +86,7 @@ void BlockingPool::submit(BlockingJob* job) {
 #ifdef WEFT_TSAN
   if (s.idle.fetch_add(0, std::memory_order_seq_cst) > 0) return;  // TSan: no fences
 #else
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  detail::fence(std::memory_order_seq_cst);
   if (s.idle.load(std::memory_order_relaxed) > 0) return;
 #endif
   std::size_t n = s.threads.load(std::memory_order_relaxed);
@@ -120,11 +117,12 @@ void BlockingPool::shutdown(std::chrono::milliseconds timeout) {
   // Wake every idle thread so it sees `closed`; each drains what is queued first.
   for (std::size_t i = 0, n = s.threads.load(); i < n; ++i)
     s.queue.enqueue(nullptr);
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  const std::int64_t deadline =
+      monotonic_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
   for (;;) {
     std::uint32_t seen = s.exits.load(std::memory_order_acquire);
     if (s.threads.load(std::memory_order_acquire) == 0) break;
-    auto now = std::chrono::steady_clock::now();
+    const std::int64_t now = monotonic_ns();
     if (now >= deadline) {
       std::fprintf(stderr,
                    "weft: blocking pool: %zu thread(s) still running a job at shutdown; "
@@ -132,8 +130,7 @@ void BlockingPool::shutdown(std::chrono::milliseconds timeout) {
                    s.threads.load());
       return;
     }
-    futex_wait(&s.exits, seen,
-               std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now).count());
+    futex_wait(&s.exits, seen, deadline - now);
   }
   // No thread left: jobs submitted concurrently with shutdown never run.
   BlockingJob* j = nullptr;

@@ -6,14 +6,15 @@
 
 #include "sys/futex.hpp"
 #include "weft/blocking.hpp"
+#include "weft/detail/atomic.hpp"
 
 namespace weft {
 
 struct TbbArenaExecutor::State {
   explicit State(int n) : arena(n) {}
   tbb::task_arena arena;
-  std::atomic<std::uint32_t> in_flight{0};
-  std::atomic<bool> closed{false};
+  detail::Atomic<std::uint32_t> in_flight{0};
+  detail::Atomic<bool> closed{false};
 };
 
 TbbArenaExecutor::TbbArenaExecutor(int concurrency) {

@@ -1,22 +1,20 @@
 // ThreadPool: a fixed set of threads running BlockingJobs (see weft/blocking.hpp).
-#include <pthread.h>
-
 #include <atomic>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include <concurrentqueue/blockingconcurrentqueue.h>
-
+#include "sys/mpmc_queue.hpp"
+#include "sys/thread.hpp"
 #include "weft/blocking.hpp"
+#include "weft/detail/atomic.hpp"
 
 namespace weft {
 
 struct ThreadPool::State {
-  moodycamel::BlockingConcurrentQueue<detail::BlockingJob*> queue;
-  std::vector<std::thread> threads;
-  std::atomic<bool> closed{false};
-  std::atomic<bool> cancel_pending{false};
+  detail::BlockingMpmcQueue<detail::BlockingJob*> queue;
+  std::vector<detail::Thread> threads;
+  detail::Atomic<bool> closed{false};
+  detail::Atomic<bool> cancel_pending{false};
   bool joined = false;
 };
 
@@ -24,19 +22,20 @@ ThreadPool::ThreadPool(std::size_t threads) : state_(std::make_unique<State>()) 
   if (threads == 0) throw std::invalid_argument("weft::ThreadPool: needs at least one thread");
   State* s = state_.get();
   for (std::size_t i = 0; i < threads; ++i) {
-    s->threads.emplace_back([s] {
-      for (;;) {
-        detail::BlockingJob* job = nullptr;
-        s->queue.wait_dequeue(job);
-        if (!job) return;  // one stop token per thread, queued after all real work
-        if (s->cancel_pending.load(std::memory_order_acquire))
-          job->discard();
-        else
-          job->execute();
-      }
-    });
     std::string name = "weft-pool" + std::to_string(i);
-    pthread_setname_np(s->threads.back().native_handle(), name.substr(0, 15).c_str());
+    s->threads.emplace_back(
+        [s] {
+          for (;;) {
+            detail::BlockingJob* job = nullptr;
+            s->queue.wait_dequeue(job);
+            if (!job) return;  // one stop token per thread, queued after all real work
+            if (s->cancel_pending.load(std::memory_order_acquire))
+              job->discard();
+            else
+              job->execute();
+          }
+        },
+        name.substr(0, 15).c_str());
   }
 }
 

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <system_error>
 
+#include "sys/futex.hpp"
+
 namespace weft::detail {
 namespace {
 constexpr int kMaxEvents = 256;
@@ -62,6 +64,16 @@ void Driver::turn(std::int64_t timeout_ns) {
     std::int64_t ms = (timeout_ns + 999'999) / 1'000'000;
     timeout_ms = ms > 1'000'000'000 ? 1'000'000'000 : static_cast<int>(ms);
   }
+#ifdef WEFT_MODEL
+  (void)timeout_ms;
+  // The eventfd's stand-in: readable (non-zero) ends the wait at once.
+  if (timeout_ns != 0 && model_eventfd_.load(std::memory_order_acquire) == 0)
+    futex_wait(&model_eventfd_, 0, timeout_ns);
+  tick_.fetch_add(1, std::memory_order_acq_rel);
+  if (model_eventfd_.exchange(0, std::memory_order_acq_rel) != 0)
+    woken_.store(false, std::memory_order_release);
+  return;
+#endif
   epoll_event events[kMaxEvents];
   int n = epoll_wait(epoll_fd_, events, kMaxEvents, timeout_ms);
   tick_.fetch_add(1, std::memory_order_acq_rel);
@@ -86,6 +98,11 @@ void Driver::turn(std::int64_t timeout_ns) {
 void Driver::wake() noexcept {
   // One write per turn is enough: skip the syscall when a wake is already pending.
   if (woken_.exchange(true, std::memory_order_acq_rel)) return;
+#ifdef WEFT_MODEL
+  model_eventfd_.store(1, std::memory_order_release);
+  futex_wake(&model_eventfd_, 1);
+  return;
+#endif
   std::uint64_t one = 1;
   ssize_t r = write(event_fd_, &one, sizeof one);
   (void)r;  // EAGAIN means the counter is already non-zero: the driver will wake

@@ -1,12 +1,14 @@
 #include "scheduler/idle.hpp"
 
+#include "weft/detail/atomic.hpp"
+
 namespace weft::detail {
 
 Idle::Idle(unsigned workers)
     : workers_(workers),
       state_(workers << kUnparkShift),
       words_((workers + 63) / 64),
-      parked_(std::make_unique<std::atomic<std::uint64_t>[]>(words_)) {
+      parked_(std::make_unique<detail::Atomic<std::uint64_t>[]>(words_)) {
   for (unsigned i = 0; i < words_; ++i)
     parked_[i].store(0, std::memory_order_relaxed);
 }
@@ -19,7 +21,7 @@ int Idle::worker_to_notify() noexcept {
   // ordering and a happens-before edge it can see (slower: a shared write).
   std::uint32_t s = state_.fetch_add(0, std::memory_order_seq_cst);
 #else
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  detail::fence(std::memory_order_seq_cst);
   std::uint32_t s = state_.load(std::memory_order_relaxed);
 #endif
   for (;;) {

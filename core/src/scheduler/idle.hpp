@@ -22,6 +22,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "weft/detail/atomic.hpp"
+
 namespace weft::detail {
 
 class Idle {
@@ -53,9 +55,9 @@ class Idle {
   bool take_parked_bit(unsigned worker) noexcept;
 
   const unsigned workers_;
-  alignas(64) std::atomic<std::uint32_t> state_;
+  alignas(64) detail::Atomic<std::uint32_t> state_;
   const unsigned words_;
-  std::unique_ptr<std::atomic<std::uint64_t>[]> parked_;
+  std::unique_ptr<detail::Atomic<std::uint64_t>[]> parked_;
 };
 
 }  // namespace weft::detail

@@ -7,8 +7,8 @@
 #include <atomic>
 #include <cstdint>
 
-#include <concurrentqueue/concurrentqueue.h>
-
+#include "weft/detail/atomic.hpp"
+#include "sys/mpmc_queue.hpp"
 #include "weft/detail/chase_lev_deque.hpp"
 #include "weft/detail/task_header.hpp"
 
@@ -37,8 +37,8 @@ class InjectQueue {
   }
 
  private:
-  moodycamel::ConcurrentQueue<TaskHeader*> queue_;
-  alignas(kCacheLine) std::atomic<std::int64_t> len_{0};
+  MpmcQueue<TaskHeader*> queue_;
+  alignas(kCacheLine) detail::Atomic<std::int64_t> len_{0};
 };
 
 }  // namespace weft::detail

@@ -10,6 +10,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "weft/detail/atomic.hpp"
+
 namespace weft::detail {
 
 class Driver;
@@ -33,7 +35,7 @@ class Parker {
   void unpark() noexcept;
 
  private:
-  alignas(64) std::atomic<std::uint32_t> state_{kEmpty};
+  alignas(64) detail::Atomic<std::uint32_t> state_{kEmpty};
   Driver& driver_;
 };
 

@@ -4,8 +4,9 @@
 
 #include <string>
 
-#include "sys/futex.hpp"
 #include "scheduler/scheduler.hpp"
+#include "sys/futex.hpp"
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/task_info.hpp"
 #include "weft/yield.hpp"
 
@@ -82,7 +83,7 @@ TaskHeader* require_current_task(const char* operation) {
 
 namespace {
 struct BlockingWaiter : CompletionListener {
-  std::atomic<std::uint32_t> done{0};
+  detail::Atomic<std::uint32_t> done{0};
 };
 }  // namespace
 

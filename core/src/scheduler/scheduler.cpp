@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "sys/futex.hpp"
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/task_info.hpp"
 #include "weft/errors.hpp"
 
@@ -38,7 +39,7 @@ RunOptions resolved(RunOptions o) {
   return o;
 }
 
-std::atomic<Scheduler*> runtime_table[kMaxRuntimes];
+detail::Atomic<Scheduler*> runtime_table[kMaxRuntimes];
 
 }  // namespace
 
@@ -263,10 +264,10 @@ std::uint64_t Scheduler::live_tasks() const noexcept {
 }
 
 void Scheduler::wait_for_tasks(std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (live_tasks() != 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  const std::int64_t deadline =
+      monotonic_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
+  while (live_tasks() != 0 && monotonic_ns() < deadline)
+    sleep_ns(1'000'000);
 }
 
 void Scheduler::report_unfinished() {

@@ -47,7 +47,6 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <unordered_set>
 #include <vector>
 
@@ -56,11 +55,13 @@
 #include "scheduler/inject_queue.hpp"
 #include "scheduler/parker.hpp"
 #include "scheduler/task_registry.hpp"
+#include "sys/thread.hpp"
+#include "time/worker_timers.hpp"
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/chase_lev_deque.hpp"
 #include "weft/detail/driver.hpp"
 #include "weft/detail/task_header.hpp"
 #include "weft/runtime.hpp"
-#include "time/worker_timers.hpp"
 
 namespace weft::detail {
 
@@ -114,16 +115,16 @@ class Worker {
   WorkerTimers& timers() noexcept { return timers_; }
 
   // Live-task accounting for shutdown (written by the owner with release stores).
-  std::atomic<std::uint64_t> spawned_{0};
-  std::atomic<std::uint64_t> completed_{0};
+  detail::Atomic<std::uint64_t> spawned_{0};
+  detail::Atomic<std::uint64_t> completed_{0};
 
   // Metrics (metrics.hpp): owner-written with plain relaxed stores, read by anyone.
-  std::atomic<std::uint64_t> polls_{0};
-  std::atomic<std::uint64_t> steals_{0};
-  std::atomic<std::uint64_t> steal_ops_{0};
-  std::atomic<std::uint64_t> parks_{0};
-  std::atomic<std::uint64_t> overflows_{0};
-  std::atomic<std::uint64_t> inline_joins_{0};
+  detail::Atomic<std::uint64_t> polls_{0};
+  detail::Atomic<std::uint64_t> steals_{0};
+  detail::Atomic<std::uint64_t> steal_ops_{0};
+  detail::Atomic<std::uint64_t> parks_{0};
+  detail::Atomic<std::uint64_t> overflows_{0};
+  detail::Atomic<std::uint64_t> inline_joins_{0};
   WorkerMetrics metrics() const noexcept;
 
  private:
@@ -142,7 +143,7 @@ class Worker {
   Scheduler& sched_;
   const unsigned index_;
   ChaseLevDeque<TaskHeader*> runq_;
-  alignas(kCacheLine) std::atomic<TaskHeader*> lifo_{nullptr};
+  alignas(kCacheLine) detail::Atomic<TaskHeader*> lifo_{nullptr};
   Parker parker_;
   TaskRegistry registry_;
   WorkerTimers timers_;
@@ -154,7 +155,7 @@ class Worker {
   unsigned inline_depth_ = 0;
   bool batching_ = false;
   bool batched_push_ = false;
-  std::thread thread_;
+  Thread thread_;
 };
 
 class Scheduler {
@@ -227,13 +228,13 @@ class Scheduler {
   Idle idle_;
   std::vector<std::unique_ptr<Worker>> workers_;
   InjectQueue inject_;
-  alignas(kCacheLine) std::atomic<std::uint64_t> external_spawns_{0};
-  std::atomic<std::uint64_t> external_completions_{0};
-  std::atomic<bool> accepting_{true};
-  std::atomic<bool> stopping_{false};
-  std::atomic<bool> shut_down_{false};
+  alignas(kCacheLine) detail::Atomic<std::uint64_t> external_spawns_{0};
+  detail::Atomic<std::uint64_t> external_completions_{0};
+  detail::Atomic<bool> accepting_{true};
+  detail::Atomic<bool> stopping_{false};
+  detail::Atomic<bool> shut_down_{false};
   /// Bumped to ask every worker to cancel the tasks it knows of (shutdown).
-  std::atomic<std::uint32_t> cancel_epoch_{0};
+  detail::Atomic<std::uint32_t> cancel_epoch_{0};
   /// Debug mode only: every live task, for all_tasks() (a mutex is acceptable
   /// here: debug mode trades speed for visibility, and no fast path takes it).
   mutable std::mutex debug_mutex_;
@@ -248,7 +249,7 @@ void debug_register(Scheduler* s);
 void debug_unregister(Scheduler* s);
 
 /// Adds one to a counter only its owner writes (no read-modify-write needed).
-inline void bump(std::atomic<std::uint64_t>& c) noexcept {
+inline void bump(detail::Atomic<std::uint64_t>& c) noexcept {
   c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstddef>
 
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/task_header.hpp"
 
 namespace weft::detail {
@@ -54,7 +55,7 @@ class TaskRegistry {
 
   TaskHeader head_;  // sentinel
   std::size_t size_ = 0;
-  alignas(64) std::atomic<TaskHeader*> inbox_{nullptr};
+  alignas(64) detail::Atomic<TaskHeader*> inbox_{nullptr};
 };
 
 }  // namespace weft::detail

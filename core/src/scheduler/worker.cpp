@@ -1,13 +1,12 @@
 // Worker: the loop that finds a task, runs it, and parks when there is none.
 // The design is described at the top of scheduler.hpp.
-#include <pthread.h>
-
 #include <cstdio>
 #include <exception>
 #include <string>
 
-#include "sys/futex.hpp"
 #include "scheduler/scheduler.hpp"
+#include "sys/futex.hpp"
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/timeout_scope.hpp"
 #include "weft/errors.hpp"
 
@@ -22,9 +21,8 @@ Worker::Worker(Scheduler& sched, unsigned index)
       rng_(0x9E3779B9u * (index + 1)) {}
 
 void Worker::start() {
-  thread_ = std::thread([this] { run(); });
   std::string name = "weft-w" + std::to_string(index_);
-  pthread_setname_np(thread_.native_handle(), name.c_str());
+  thread_ = Thread([this] { run(); }, name.c_str());
 }
 
 void Worker::join() {
@@ -314,7 +312,7 @@ void Worker::park() {
     // TSan the pusher does an RMW on the idle word instead, and our seq_cst RMW
     // on it above already orders the re-check.
 #ifndef WEFT_TSAN
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    detail::fence(std::memory_order_seq_cst);
 #endif
     bump(parks_);
     bool work = sched_.has_visible_work() || !registry_.inbox_empty() || !timers_.inbox_empty() ||

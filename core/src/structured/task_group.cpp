@@ -40,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/frame_allocator.hpp"
 #include "weft/detail/thread_context.hpp"
 
@@ -57,7 +58,7 @@ struct GroupSlot : CompletionListener {
   GroupChunk* chunk = nullptr;
   /// The child (TaskHeader*, plus a mark) from attach() until the child's
   /// completion or the sweep settles it; 0 when free.
-  std::atomic<std::uintptr_t> child{0};
+  detail::Atomic<std::uintptr_t> child{0};
 };
 static_assert(alignof(TaskHeader) > GroupSlot::kMarks, "marks live in the pointer's low bits");
 
@@ -69,7 +70,7 @@ struct GroupChunk {
   GroupChunk* all_next = nullptr;   ///< immutable once the chunk is on `all_`
   GroupChunk* free_next = nullptr;  ///< link on the free stacks
   /// Unfinished children + unused slots + 1 while open; the chunk is finished at zero.
-  std::atomic<std::uint32_t> live{0};
+  detail::Atomic<std::uint32_t> live{0};
   std::uint32_t used = 0;  ///< slots handed out (the chunk's taker only, while open)
   GroupSlot slots[kChunkSlots];
 };
@@ -454,10 +455,10 @@ class GroupState {
     }
   }
 
-  std::atomic<std::uint64_t> word_{0};
-  std::atomic<GroupChunk*> all_{nullptr};
-  std::atomic<GroupChunk*> free_{nullptr};
-  std::atomic<GroupError*> errors_{nullptr};
+  detail::Atomic<std::uint64_t> word_{0};
+  detail::Atomic<GroupChunk*> all_{nullptr};
+  detail::Atomic<GroupChunk*> free_{nullptr};
+  detail::Atomic<GroupError*> errors_{nullptr};
   GroupChunk* open_ = nullptr;        ///< the group's task's chunk being filled
   GroupChunk* local_free_ = nullptr;  ///< the group's task's finished chunks
   TaskHeader* const parent_;

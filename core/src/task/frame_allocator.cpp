@@ -66,7 +66,7 @@ void arm_reaper() {
 }  // namespace
 
 void release_frame_cache() noexcept {
-#if !defined(WEFT_ASAN) && !defined(WEFT_TSAN)
+#if !defined(WEFT_ASAN) && !defined(WEFT_TSAN) && !defined(WEFT_MODEL)
   FrameCache& c = tls_frame_cache;
   c.reaper_armed = false;  // blocks freed from now on go straight to the heap
   c.retired = true;

@@ -3,9 +3,11 @@
 #include <atomic>
 #include <string>
 
+#include "weft/detail/atomic.hpp"
+
 namespace weft::detail {
 namespace {
-std::atomic<std::uint64_t> next_task_id{1};
+detail::Atomic<std::uint64_t> next_task_id{1};
 
 TaskInfo* make_info() {
   auto* info = new TaskInfo;

@@ -10,21 +10,11 @@
 
 namespace weft::detail {
 
-namespace {
-std::int64_t coarse_resolution_ns() {
-  timespec r{};
-  if (clock_getres(CLOCK_MONOTONIC_COARSE, &r) != 0) return 10'000'000;  // assume 100 Hz
-  return static_cast<std::int64_t>(r.tv_sec) * 1'000'000'000 + r.tv_nsec;
-}
-}  // namespace
-
 std::int64_t coarse_deadline_after(Clock::duration d) noexcept {
-  static const std::int64_t resolution = coarse_resolution_ns();
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   // CLOCK_MONOTONIC_COARSE is CLOCK_MONOTONIC (steady_clock) as of the last
   // tick: adding one resolution makes the start never earlier than the truth.
-  std::int64_t now = static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec + resolution;
+  static const std::int64_t resolution = coarse_resolution_ns();
+  std::int64_t now = coarse_monotonic_ns() + resolution;
   std::int64_t dn = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
   if (dn > 0 && now > INT64_MAX - dn) return INT64_MAX;
   return now + dn;

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "time/timer_wheel.hpp"
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/chase_lev_deque.hpp"
 
 namespace weft::detail {
@@ -55,7 +56,7 @@ class WorkerTimers {
 
   const std::int64_t start_ns_;
   TimerWheel wheel_;
-  alignas(kCacheLine) std::atomic<TimerEntry*> inbox_{nullptr};
+  alignas(kCacheLine) detail::Atomic<TimerEntry*> inbox_{nullptr};
 };
 
 }  // namespace weft::detail

@@ -48,6 +48,7 @@
 #include <memory>
 #include <type_traits>
 
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/combiner.hpp"
 #include "weft/lock.hpp"
 #include "weft/task.hpp"
@@ -122,9 +123,9 @@ class Condition : private detail::Combiner {
 
   std::unique_ptr<Lock> own_lock_;
   Lock* lock_;
-  std::atomic<std::uint64_t> notify_{0};
+  detail::Atomic<std::uint64_t> notify_{0};
   /// Waiters whose wait ended (notified or cancelled); written by the combiner.
-  std::atomic<std::uint32_t> finished_{0};
+  detail::Atomic<std::uint32_t> finished_{0};
   /// Tickets handed out; guarded by the lock (wait() and notify() hold it).
   std::uint32_t seq_ = 0;
   /// Combiner-only: every ticket before this one has been accepted.

@@ -54,6 +54,7 @@
 #include <coroutine>
 #include <cstdint>
 
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/combiner.hpp"
 
 namespace weft {
@@ -89,7 +90,7 @@ class Event : private detail::Combiner {
   void accept(detail::WaitNode* n) noexcept override;
   void match() noexcept override;
 
-  std::atomic<std::uint64_t> state_{0};
+  detail::Atomic<std::uint64_t> state_{0};
   detail::WaitList waiters_;
 };
 

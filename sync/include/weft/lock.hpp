@@ -53,6 +53,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/combiner.hpp"
 #include "weft/detail/thread_context.hpp"
 
@@ -113,7 +114,7 @@ class Lock : private detail::Combiner {
   void accept(detail::WaitNode* n) noexcept override;
   void match() noexcept override;
 
-  std::atomic<std::uintptr_t> state_{0};
+  detail::Atomic<std::uintptr_t> state_{0};
   detail::WaitList waiters_;
 };
 

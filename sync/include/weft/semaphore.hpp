@@ -47,6 +47,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/combiner.hpp"
 #include "weft/sync_errors.hpp"
 
@@ -95,7 +96,7 @@ class Semaphore : private detail::Combiner {
   void accept(detail::WaitNode* n) noexcept override;
   void match() noexcept override;
 
-  std::atomic<std::uint64_t> state_;
+  detail::Atomic<std::uint64_t> state_;
   const std::int64_t bound_;  ///< < 0: unbounded
   detail::WaitList waiters_;
 };

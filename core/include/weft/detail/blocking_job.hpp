@@ -17,6 +17,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/task_header.hpp"
 
 namespace weft::detail {
@@ -53,9 +54,9 @@ class BlockingJob {
   virtual void invoke() noexcept = 0;  ///< runs the callable, storing value or exception
 
  private:
-  std::atomic<TaskHeader*> waiter_{nullptr};
-  std::atomic<std::uint32_t> phase_{kQueued};
-  std::atomic<std::uint32_t> refs_{2};
+  detail::Atomic<TaskHeader*> waiter_{nullptr};
+  detail::Atomic<std::uint32_t> phase_{kQueued};
+  detail::Atomic<std::uint32_t> refs_{2};
   bool discarded_ = false;
 };
 

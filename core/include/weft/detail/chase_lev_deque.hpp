@@ -22,6 +22,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "weft/detail/atomic.hpp"
+
 namespace weft::detail {
 
 inline constexpr std::size_t kCacheLine = 64;
@@ -34,7 +36,7 @@ class ChaseLevDeque {
   /// `capacity` must be a power of two.
   explicit ChaseLevDeque(std::size_t capacity)
       : mask_(static_cast<std::int64_t>(capacity) - 1),
-        buffer_(std::make_unique<std::atomic<T>[]>(capacity)) {}
+        buffer_(std::make_unique<detail::Atomic<T>[]>(capacity)) {}
 
   std::size_t capacity() const noexcept { return static_cast<std::size_t>(mask_ + 1); }
 
@@ -49,7 +51,7 @@ class ChaseLevDeque {
     bottom_.store(b + 1, std::memory_order_release);
 #else
     // release: a thief that sees the new bottom also sees the item.
-    std::atomic_thread_fence(std::memory_order_release);
+    detail::fence(std::memory_order_release);
     bottom_.store(b + 1, std::memory_order_relaxed);
 #endif
     return true;
@@ -65,7 +67,7 @@ class ChaseLevDeque {
     bottom_.store(b, std::memory_order_relaxed);
     // seq_cst: the store of bottom and the load of top must not be reordered, or
     // the owner and a thief could both take the last item (store-load ordering).
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    detail::fence(std::memory_order_seq_cst);
     std::int64_t t = top_.load(std::memory_order_relaxed);
 #endif
     T item = nullptr;
@@ -94,7 +96,7 @@ class ChaseLevDeque {
     // acquire on top, then a seq_cst fence: the load of bottom must not be
     // hoisted above the load of top (pairs with the fence in pop()).
     std::int64_t t = top_.load(std::memory_order_acquire);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    detail::fence(std::memory_order_seq_cst);
     // acquire: pairs with the release in push() so the item is visible.
     std::int64_t b = bottom_.load(std::memory_order_acquire);
 #endif
@@ -118,10 +120,10 @@ class ChaseLevDeque {
   }
 
  private:
-  alignas(kCacheLine) std::atomic<std::int64_t> top_{0};
-  alignas(kCacheLine) std::atomic<std::int64_t> bottom_{0};
+  alignas(kCacheLine) detail::Atomic<std::int64_t> top_{0};
+  alignas(kCacheLine) detail::Atomic<std::int64_t> bottom_{0};
   alignas(kCacheLine) const std::int64_t mask_;
-  std::unique_ptr<std::atomic<T>[]> buffer_;
+  std::unique_ptr<detail::Atomic<T>[]> buffer_;
 };
 
 }  // namespace weft::detail

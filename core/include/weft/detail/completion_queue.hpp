@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/task_header.hpp"
 #include "weft/task.hpp"
 
@@ -71,8 +72,8 @@ class CompletionQueue {
   void push(Node* node) noexcept;
   void destroy() noexcept;
 
-  std::atomic<std::uintptr_t> head_{0};
-  std::atomic<std::uint64_t> life_;
+  detail::Atomic<std::uintptr_t> head_{0};
+  detail::Atomic<std::uint64_t> life_;
   TaskHeader* waiter_ = nullptr;
   Node* ready_ = nullptr;  ///< consumer-only, oldest first
   std::uint32_t size_;

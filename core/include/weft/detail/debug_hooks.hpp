@@ -5,10 +5,12 @@
 
 #include <atomic>
 
+#include "weft/detail/atomic.hpp"
+
 namespace weft::detail {
 
 /// Number of runtimes in this process with debug mode on.
-inline std::atomic<int> debug_runtimes{0};
+inline detail::Atomic<int> debug_runtimes{0};
 
 inline bool debug_reports_enabled() noexcept {
   return debug_runtimes.load(std::memory_order_relaxed) > 0;

@@ -6,6 +6,11 @@
 // Busy workers poll it without blocking every kMaintenanceInterval ticks, so I/O
 // readiness is seen even when nobody parks.
 //
+// In the model-checking build (WEFT_MODEL) turn() does not block in epoll:
+// it waits on a model futex that wake() signals (the eventfd's stand-in), so
+// the driver's wake-up protocol is part of the explored schedules; I/O
+// readiness (weft::io) is not modelled.
+//
 // core knows nothing of sockets: weft::io registers its file descriptors on
 // epoll_fd() with a pointer to its own per-fd state and installs a dispatch
 // function that turn() calls with the ready events.
@@ -15,6 +20,8 @@
 
 #include <atomic>
 #include <cstdint>
+
+#include "weft/detail/atomic.hpp"
 
 namespace weft::detail {
 
@@ -69,16 +76,20 @@ class Driver {
  private:
   int epoll_fd_ = -1;
   int event_fd_ = -1;
-  std::atomic<bool> held_{false};
-  std::atomic<bool> woken_{false};
-  std::atomic<std::uint64_t> tick_{0};
-  std::atomic<std::int64_t> sources_{0};
+  detail::Atomic<bool> held_{false};
+  detail::Atomic<bool> woken_{false};
+  detail::Atomic<std::uint64_t> tick_{0};
+  detail::Atomic<std::int64_t> sources_{0};
   struct Extension {
     Dispatch dispatch;
     void* context;
     void (*destroy)(void*);
   };
-  std::atomic<Extension*> extension_{nullptr};
+  detail::Atomic<Extension*> extension_{nullptr};
+#ifdef WEFT_MODEL
+  /// The eventfd's counter, as a model futex word.
+  detail::Atomic<std::uint32_t> model_eventfd_{0};
+#endif
 };
 
 }  // namespace weft::detail

@@ -58,10 +58,11 @@ inline std::size_t frame_class(std::size_t size) noexcept {
   return (size + kFrameGranule - 1) / kFrameGranule - 1;
 }
 
-#if defined(WEFT_ASAN) || defined(WEFT_TSAN)
-// Sanitizer builds: every frame is a plain heap block, so AddressSanitizer sees
+#if defined(WEFT_ASAN) || defined(WEFT_TSAN) || defined(WEFT_MODEL)
+// Sanitizer and model builds: every frame is a plain heap block, so AddressSanitizer sees
 // a use of a freed frame and ThreadSanitizer sees reuse races, which a cache
-// (or a custom allocator) would hide.
+// (or a custom allocator) would hide; the model build explores no allocator
+// internals (moodycamel exchange).
 inline void* allocate_frame(std::size_t size) {
   return ::operator new(size);
 }

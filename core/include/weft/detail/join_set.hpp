@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/task_header.hpp"
 
 namespace weft::detail {
@@ -78,8 +79,8 @@ class JoinSet {
   void complete(Node* node, TaskHeader* task) noexcept;
   void destroy() noexcept;
 
-  std::atomic<std::uint64_t> word_;
-  std::atomic<std::int32_t> first_failed_{-1};
+  detail::Atomic<std::uint64_t> word_;
+  detail::Atomic<std::int32_t> first_failed_{-1};
   TaskHeader* waiter_ = nullptr;
   std::uint32_t size_;
   JoinTrigger trigger_;

@@ -36,6 +36,8 @@
 #include <cstdint>
 #include <exception>
 
+#include "weft/detail/atomic.hpp"
+
 namespace weft::detail {
 
 class TaskHeader;
@@ -161,9 +163,9 @@ class TaskHeader {
   }
   Scheduler* scheduler() const noexcept;
 
-  std::atomic<std::uint32_t> state_{0};
-  std::atomic<std::uint32_t> refs_{0};
-  std::atomic<std::int32_t> cancel_requests_{0};
+  detail::Atomic<std::uint32_t> state_{0};
+  detail::Atomic<std::uint32_t> refs_{0};
+  detail::Atomic<std::int32_t> cancel_requests_{0};
   std::uint16_t flags_ = 0;
   /// Index of the worker whose registry holds this task (valid with kRegistered).
   std::uint16_t home_ = 0;
@@ -176,9 +178,9 @@ class TaskHeader {
     TaskHeader* inbox_next_;
   };
   /// Nested frames: the awaiting coroutine. Roots: listener stack (kListenersDone once complete).
-  std::atomic<void*> link_{nullptr};
+  detail::Atomic<void*> link_{nullptr};
   /// Name, id and debug data; allocated on first use (roots only).
-  std::atomic<TaskInfo*> info_{nullptr};
+  detail::Atomic<TaskInfo*> info_{nullptr};
   /// Registry links (roots only, owned by the home worker).
   TaskHeader* reg_prev_ = nullptr;
   TaskHeader* reg_next_ = nullptr;

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/task_header.hpp"
 
 namespace weft::detail {
@@ -19,7 +20,7 @@ struct TaskInfo {
   /// Innermost active timeout scope of the task (owner-only); see timeout_scope.hpp.
   TimeoutScope* timeouts = nullptr;
   /// Debug mode: what the task waits on while suspended (for all_tasks()).
-  std::atomic<const char*> waiting_on{nullptr};
+  detail::Atomic<const char*> waiting_on{nullptr};
 };
 
 /// The task's info, created on first call (thread-safe; lock-free).

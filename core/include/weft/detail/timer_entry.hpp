@@ -15,6 +15,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "weft/detail/atomic.hpp"
+
 namespace weft::detail {
 
 class TaskHeader;
@@ -36,8 +38,8 @@ struct TimerEntry {
   /// the task after the scope may have ended).
   bool holds_task_ref = false;
 
-  std::atomic<std::uint32_t> state{kPending};
-  std::atomic<std::uint32_t> refs{2};  ///< the user and the wheel
+  detail::Atomic<std::uint32_t> state{kPending};
+  detail::Atomic<std::uint32_t> refs{2};  ///< the user and the wheel
   TimerEntry* inbox_next = nullptr;
   Worker* owner = nullptr;
   void (*on_fire)(TimerEntry*) noexcept = nullptr;

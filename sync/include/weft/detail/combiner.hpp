@@ -85,6 +85,7 @@
 #include <coroutine>
 #include <cstdint>
 
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/task_header.hpp"
 #include "weft/detail/wait_node.hpp"
 
@@ -169,7 +170,7 @@ class Combiner {
   void combine() noexcept;
   void finish_cancel(WaitNode* n) noexcept;
 
-  std::atomic<std::uintptr_t> mailbox_{0};
+  detail::Atomic<std::uintptr_t> mailbox_{0};
 };
 
 /// The shared part of every awaiter that may wait in a Combiner's list.

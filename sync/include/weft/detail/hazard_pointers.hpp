@@ -24,6 +24,8 @@
 #include <atomic>
 #include <cstddef>
 
+#include "weft/detail/atomic.hpp"
+
 namespace weft::detail {
 
 class Hazards {
@@ -33,8 +35,8 @@ class Hazards {
   static constexpr int kSlots = 2;
 
   struct alignas(64) Record {
-    std::atomic<void*> slots[kSlots] = {};
-    std::atomic<bool> active{true};
+    detail::Atomic<void*> slots[kSlots] = {};
+    detail::Atomic<bool> active{true};
     Record* next = nullptr;  ///< global list, immutable once published
   };
 
@@ -47,7 +49,7 @@ class Hazards {
   /// Publishes the current value of `src` in slot `i` and returns it, once the
   /// publication is known to precede any reclamation of it.
   template <class T>
-  T* protect(const std::atomic<T*>& src, int i) noexcept {
+  T* protect(const detail::Atomic<T*>& src, int i) noexcept {
     T* p = src.load(std::memory_order_relaxed);
     for (;;) {
       // seq_cst: the slot store must be ordered before the re-read and before

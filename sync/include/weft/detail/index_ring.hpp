@@ -37,6 +37,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "weft/detail/atomic.hpp"
+
 namespace weft::detail {
 
 class IndexRing {
@@ -51,7 +53,7 @@ class IndexRing {
     for (;;) {
       const std::uint64_t t = tail_.fetch_add(1, std::memory_order_relaxed);
       const std::uint64_t cycle = t >> order_;
-      std::atomic<std::uint64_t>& slot = entries_[remap(t)];
+      detail::Atomic<std::uint64_t>& slot = entries_[remap(t)];
       // acquire: pairs with the consumer's fetch_or / another CAS on the entry.
       std::uint64_t e = slot.load(std::memory_order_acquire);
       for (;;) {
@@ -73,7 +75,7 @@ class IndexRing {
     for (;;) {
       const std::uint64_t h = head_.fetch_add(1, std::memory_order_relaxed);
       const std::uint64_t cycle = h >> order_;
-      std::atomic<std::uint64_t>& slot = entries_[remap(h)];
+      detail::Atomic<std::uint64_t>& slot = entries_[remap(h)];
       std::uint64_t e = slot.load(std::memory_order_acquire);
       for (;;) {
         const std::uint64_t ec = entry_cycle(e);
@@ -114,9 +116,9 @@ class IndexRing {
   const std::uint64_t safe_;   ///< the safe bit
   const std::uint64_t lines_;  ///< cache lines of entries (remap), or 1
   const unsigned line_shift_;  ///< log2(lines_)
-  std::unique_ptr<std::atomic<std::uint64_t>[]> entries_;
-  alignas(64) std::atomic<std::uint64_t> head_;
-  alignas(64) std::atomic<std::uint64_t> tail_;
+  std::unique_ptr<detail::Atomic<std::uint64_t>[]> entries_;
+  alignas(64) detail::Atomic<std::uint64_t> head_;
+  alignas(64) detail::Atomic<std::uint64_t> tail_;
 };
 
 }  // namespace weft::detail

@@ -19,6 +19,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/hazard_pointers.hpp"
 #include "weft/detail/prepared_node.hpp"
 
@@ -27,7 +28,7 @@ namespace weft::detail {
 template <class T>
 class MsQueue {
   struct Node {
-    std::atomic<Node*> next{nullptr};
+    detail::Atomic<Node*> next{nullptr};
     alignas(T) unsigned char buf[sizeof(T)];
     T* value() noexcept { return std::launder(reinterpret_cast<T*>(buf)); }
   };
@@ -115,8 +116,8 @@ class MsQueue {
  private:
   static void free_node(void* p) noexcept { delete static_cast<Node*>(p); }
 
-  alignas(64) std::atomic<Node*> head_;
-  alignas(64) std::atomic<Node*> tail_;
+  alignas(64) detail::Atomic<Node*> head_;
+  alignas(64) detail::Atomic<Node*> tail_;
 };
 
 }  // namespace weft::detail

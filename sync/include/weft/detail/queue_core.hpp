@@ -46,6 +46,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/combiner.hpp"
 
 namespace weft::detail {
@@ -151,10 +152,10 @@ class QueueCore : protected Combiner {
 
   const std::int64_t maxsize_;
   // One cache line: every put and get touches room_, avail_ and unfinished_.
-  alignas(64) std::atomic<std::uint64_t> room_{0};
-  std::atomic<std::uint64_t> avail_{0};
-  std::atomic<std::uint64_t> unfinished_{0};
-  std::atomic<bool> immediate_{false};
+  alignas(64) detail::Atomic<std::uint64_t> room_{0};
+  detail::Atomic<std::uint64_t> avail_{0};
+  detail::Atomic<std::uint64_t> unfinished_{0};
+  detail::Atomic<bool> immediate_{false};
   WaitList putters_;
   WaitList getters_;
   WaitList joiners_;

@@ -25,6 +25,11 @@
 //   push      O(log n)       blocking (aggregator, see above); may throw
 //                            std::bad_alloc when the heap grows
 //   pop       O(log n)       blocking (aggregator)
+//
+// In the model-checking build (WEFT_MODEL) the heap is a stand-in: a binary
+// heap behind a mutex whose every push and pop is one scheduling point
+// (oneTBB's aggregator spin-waits outside weft's atomic layer and cannot run
+// under the model scheduler). The front-end's protocol is what the model explores.
 #pragma once
 
 #include <oneapi/tbb/concurrent_priority_queue.h>
@@ -33,7 +38,42 @@
 #include <type_traits>
 #include <utility>
 
+#ifdef WEFT_MODEL
+#include <mutex>
+#include <queue>
+#include <vector>
+
+#include "weft/detail/model_atomic.hpp"
+#endif
+
 namespace weft::detail {
+
+#ifdef WEFT_MODEL
+/// The model build's stand-in for tbb::concurrent_priority_queue (see above).
+template <class Slot, class Less>
+class ModelPriorityHeap {
+ public:
+  explicit ModelPriorityHeap(Less less) : heap_(std::move(less)) {}
+  void push(Slot&& s) {
+    model::point(model::Op::queue, this, __FILE__, __LINE__);
+    std::lock_guard<std::mutex> g(m_);
+    heap_.push(std::move(s));
+  }
+  bool try_pop(Slot& out) {
+    model::point(model::Op::queue, this, __FILE__, __LINE__);
+    std::lock_guard<std::mutex> g(m_);
+    if (heap_.empty()) return false;
+    // std::priority_queue::top() is const: the moved-from slot is popped at once.
+    out = std::move(const_cast<Slot&>(heap_.top()));
+    heap_.pop();
+    return true;
+  }
+
+ private:
+  std::mutex m_;
+  std::priority_queue<Slot, std::vector<Slot>, Less> heap_;
+};
+#endif
 
 template <class T, class Compare>
 class TbbPriorityStorage {
@@ -96,7 +136,11 @@ class TbbPriorityStorage {
   }
 
  private:
+#ifdef WEFT_MODEL
+  ModelPriorityHeap<Slot, Inverted> heap_;
+#else
   tbb::concurrent_priority_queue<Slot, Inverted> heap_;
+#endif
 };
 
 }  // namespace weft::detail

@@ -16,6 +16,7 @@
 #include <new>
 #include <utility>
 
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/hazard_pointers.hpp"
 #include "weft/detail/prepared_node.hpp"
 
@@ -80,7 +81,7 @@ class TreiberStack {
  private:
   static void free_node(void* p) noexcept { delete static_cast<Node*>(p); }
 
-  alignas(64) std::atomic<Node*> top_{nullptr};
+  alignas(64) detail::Atomic<Node*> top_{nullptr};
 };
 
 }  // namespace weft::detail

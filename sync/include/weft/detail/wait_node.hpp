@@ -27,6 +27,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/task_header.hpp"
 
 namespace weft::detail {
@@ -56,7 +57,7 @@ struct WaitNode {
   WaitNode* prev;
   /// The waiting task, or null for a plain thread blocked on `state` (futex).
   TaskHeader* task;
-  std::atomic<std::uint32_t> state;
+  detail::Atomic<std::uint32_t> state;
   /// Per primitive: a ticket, a generation or a kind (written before publishing).
   std::uint32_t tag;
 

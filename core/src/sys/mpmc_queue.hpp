@@ -1,0 +1,104 @@
+// MpmcQueue<T> / BlockingMpmcQueue<T>: the lock-free multi-producer
+// multi-consumer queues core/ uses (the inject queue, the blocking pools), as
+// moodycamel's ConcurrentQueue / BlockingConcurrentQueue in a normal build.
+//
+// moodycamel's code does not go through weft's atomic layer, so the
+// model-checking build (WEFT_MODEL) replaces it with a stand-in of the same
+// interface: a FIFO whose every operation is one scheduling point, done under
+// a mutex that no other model thread can be waiting for (nothing inside the
+// critical section yields). The model therefore explores every interleaving of
+// whole queue operations, not the queue's internal steps (moodycamel is tested
+// by its authors; what weft builds on it is what the model checks).
+#pragma once
+
+#ifndef WEFT_MODEL
+
+#include <concurrentqueue/blockingconcurrentqueue.h>
+#include <concurrentqueue/concurrentqueue.h>
+
+namespace weft::detail {
+template <class T>
+using MpmcQueue = moodycamel::ConcurrentQueue<T>;
+template <class T>
+using BlockingMpmcQueue = moodycamel::BlockingConcurrentQueue<T>;
+}  // namespace weft::detail
+
+#else
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+
+#include "model/execution.hpp"
+#include "sys/futex.hpp"
+
+namespace weft::detail {
+
+template <class T>
+class MpmcQueue {
+ public:
+  bool enqueue(T v) {
+    model::point(model::Op::queue, this, __FILE__, __LINE__);
+    std::lock_guard<std::mutex> g(m_);
+    items_.push_back(std::move(v));
+    return true;
+  }
+  bool try_dequeue(T& out) {
+    model::point(model::Op::queue, this, __FILE__, __LINE__);
+    std::lock_guard<std::mutex> g(m_);
+    if (items_.empty()) return false;
+    out = std::move(items_.front());
+    items_.pop_front();
+    return true;
+  }
+  std::size_t size_approx() const {
+    model::point(model::Op::queue, this, __FILE__, __LINE__);
+    std::lock_guard<std::mutex> g(m_);
+    return items_.size();
+  }
+
+ private:
+  mutable std::mutex m_;
+  std::deque<T> items_;
+};
+
+template <class T>
+class BlockingMpmcQueue {
+ public:
+  bool enqueue(T v) {
+    queue_.enqueue(std::move(v));
+    signal_.fetch_add(1, std::memory_order_release);
+    futex_wake(&signal_, 1);
+    return true;
+  }
+  bool try_dequeue(T& out) { return queue_.try_dequeue(out); }
+  std::size_t size_approx() const { return queue_.size_approx(); }
+  void wait_dequeue(T& out) {
+    for (;;) {
+      std::uint32_t seen = signal_.load(std::memory_order_acquire);
+      if (queue_.try_dequeue(out)) return;
+      futex_wait(&signal_, seen, -1);
+    }
+  }
+  template <class Rep, class Period>
+  bool wait_dequeue_timed(T& out, std::chrono::duration<Rep, Period> timeout) {
+    const std::int64_t deadline =
+        monotonic_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
+    for (;;) {
+      std::uint32_t seen = signal_.load(std::memory_order_acquire);
+      if (queue_.try_dequeue(out)) return true;
+      std::int64_t left = deadline - monotonic_ns();
+      if (left <= 0) return false;
+      futex_wait(&signal_, seen, left);
+    }
+  }
+
+ private:
+  MpmcQueue<T> queue_;
+  Atomic<std::uint32_t> signal_{0};
+};
+
+}  // namespace weft::detail
+
+#endif
