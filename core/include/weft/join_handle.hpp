@@ -11,7 +11,10 @@
 //    weft::CancelledError. Any number of tasks may await the same task, and a
 //    handle may be awaited again: `co_await h` on an lvalue copies the value
 //    (move-only values are moved out once; a second retrieval throws
-//    InvalidStateError), `co_await std::move(h)` moves it out.
+//    InvalidStateError), `co_await std::move(h)` moves it out. Copies and a
+//    move may run at the same time from several threads: a copy that starts
+//    after the move throws InvalidStateError, and a move that starts after a
+//    copy began copies too (the value stays intact for every copier).
 //  - Cancelling the awaiting task while it waits cancels the awaited task too
 //    and keeps waiting for it (asyncio): if the awaited task swallows the
 //    cancellation and returns, the awaiter gets its value. Wrap the handle in
@@ -155,9 +158,18 @@ class JoinHandle {
       p_->copy();
     } else if constexpr (std::is_copy_constructible_v<T>) {
       if (move_out) return take_once();
-      // acquire: pairs with take_once()'s acq_rel claim of the value.
-      if (p_->state_.load(std::memory_order_acquire) & detail::TaskHeader::kResultTaken &&
-          !p_->error())
+      if (p_->error()) return p_->copy();  // rethrows; an exception_ptr is shared
+      using H = detail::TaskHeader;
+      // A copy and a move of the same result may run at once on two threads.
+      // Copying a trivially copyable value races with nothing (its "move"
+      // leaves the source intact). Otherwise the copy announces itself with
+      // one RMW before reading; a move that comes later sees kResultCopied
+      // and copies as well, and a move that came first makes the copy fail.
+      // acq_rel: one decision against take_once()'s RMW on the same word.
+      std::uint32_t s = std::is_trivially_copyable_v<T>
+                            ? p_->state_.load(std::memory_order_acquire)
+                            : p_->state_.fetch_or(H::kResultCopied, std::memory_order_acq_rel);
+      if (s & H::kResultTaken)
         throw InvalidStateError("weft::JoinHandle: the result was already moved out");
       return p_->copy();
     } else {
@@ -166,10 +178,15 @@ class JoinHandle {
   }
 
   T take_once() const {
-    if (!p_->error() &&
-        (p_->state_.fetch_or(detail::TaskHeader::kResultTaken, std::memory_order_acq_rel) &
-         detail::TaskHeader::kResultTaken))
+    using H = detail::TaskHeader;
+    if (p_->error()) return p_->take();  // rethrows
+    // acq_rel: the one decision among moves, and against a copy's announcement.
+    std::uint32_t s = p_->state_.fetch_or(H::kResultTaken, std::memory_order_acq_rel);
+    if (s & H::kResultTaken)
       throw InvalidStateError("weft::JoinHandle: the result was already moved out");
+    if constexpr (std::is_copy_constructible_v<T>) {
+      if (s & H::kResultCopied) return p_->copy();  // a copy may be reading it right now
+    }
     return p_->take();
   }
 

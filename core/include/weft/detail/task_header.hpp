@@ -88,6 +88,9 @@ class TaskHeader {
   static constexpr std::uint32_t kCancelDelivering = 1u << 9;
   /// Runtime shutdown has cancelled this task (claimed once, by fetch_or).
   static constexpr std::uint32_t kShutdownCancel = 1u << 10;
+  /// Someone has started copying the result: a later move-retrieval copies
+  /// too, so that no copy ever reads a value being moved from (JoinHandle).
+  static constexpr std::uint32_t kResultCopied = 1u << 11;
 
   // --- flags_ bits (owner-only) ---
   static constexpr std::uint16_t kRoot = 1u << 0;        ///< a spawned task's root frame
