@@ -79,6 +79,27 @@ TEST(ModelSelfTest, ReplayingASeedRepeatsTheSchedule) {
   EXPECT_EQ(schedule(first.report), schedule(again.report));
 }
 
+TEST(ModelSelfTest, ExhaustiveSearchFindsTheLostUpdateAndCoversTheFixedOne) {
+  weft::model::Options o;
+  o.name = "selftest exhaustive";
+  o.preemption_bound = 1;
+  o.executions = 10000;
+  auto bad = weft::model::check(o, lost_update);
+  EXPECT_FALSE(bad.ok);
+  EXPECT_NE(bad.report.find("WEFT_MODEL_SCHEDULE=1:"), std::string::npos) << bad.report;
+  auto good = weft::model::check(o, [] {
+    Atomic<int> counter{0};
+    Thread a([&] { counter.fetch_add(1); }, "a");
+    Thread b([&] { counter.fetch_add(1); }, "b");
+    a.join();
+    b.join();
+    WEFT_MODEL_ASSERT(counter.load() == 2);
+  });
+  EXPECT_TRUE(good.ok) << good.report;
+  EXPECT_TRUE(good.complete);
+  EXPECT_GT(good.executions, 5u);  // every placement of the one preemption
+}
+
 // A futex waiter whose waker forgets to wake: every thread blocks with no
 // deadline. The model reports it (and exits: blocked threads cannot be unwound).
 TEST(ModelSelfTestDeathTest, ALostWakeUpIsReportedNotHung) {

@@ -10,9 +10,24 @@
 
 namespace weft_test {
 
-/// Runs `body` under the model (weft::model::check) for `executions`
-/// schedules and fails the calling test if any failed. check() itself prints
-/// the full report (seed, schedule, last scheduling points) on stderr.
+/// Runs `body` under the model (weft::model::check) and fails the calling
+/// test if an execution failed; check() prints the full report (seed or
+/// schedule, thread switches, last scheduling points) on stderr. An
+/// exhaustive search (options.preemption_bound > 0) must also complete.
+template <class F>
+void expect_model_ok(const weft::model::Options& options, F&& body) {
+  weft::model::Result r = weft::model::check(options, body);
+  char seed[40];
+  std::snprintf(seed, sizeof seed, "0x%016llx", static_cast<unsigned long long>(r.failing_seed));
+  EXPECT_TRUE(r.ok) << "model '" << options.name << "' failed after " << r.executions
+                    << " executions (seed " << seed << "; full report above)";
+  if (options.preemption_bound > 0 && r.ok) {
+    EXPECT_TRUE(r.complete) << "model '" << options.name << "': the exhaustive search stopped after "
+                            << r.executions << " schedules without covering them all";
+  }
+}
+
+/// PCT and random walks: `executions` schedules, PCT depth up to `pct_depth`.
 template <class F>
 void expect_model_ok(const char* name, std::uint64_t executions, F&& body,
                      unsigned pct_depth = 3) {
@@ -20,12 +35,21 @@ void expect_model_ok(const char* name, std::uint64_t executions, F&& body,
   o.name = name;
   o.executions = executions;
   o.pct_depth = pct_depth;
-  weft::model::Result r = weft::model::check(o, body);
-  char seed[40];
-  std::snprintf(seed, sizeof seed, "0x%016llx", static_cast<unsigned long long>(r.failing_seed));
-  EXPECT_TRUE(r.ok) << "model '" << name << "' failed after " << r.executions
-                    << " executions; replay with WEFT_MODEL_SEED=" << seed
-                    << " (full report above)";
+  expect_model_ok(o, std::forward<F>(body));
+}
+
+/// Every schedule with at most `bound` preemptions (at most `cap` of them).
+/// `after_points`: see weft::model::Options.
+template <class F>
+void expect_exhaustive_ok(const char* name, unsigned bound, std::uint64_t cap, F&& body,
+                          bool after_points = true) {
+  weft::model::Options o;
+  o.after_points = after_points;
+  o.name = name;
+  o.executions = cap;
+  o.preemption_bound = bound;
+  o.budget_seconds = 1e9;  // completeness is the point: no time cut
+  expect_model_ok(o, std::forward<F>(body));
 }
 
 }  // namespace weft_test

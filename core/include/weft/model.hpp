@@ -37,8 +37,13 @@
 // execution exceeds max_steps (a livelock), or crashes (SIGSEGV, an ASan
 // report: the model build runs under ASan+UBSan).
 //
+//   - exhaustive (Options::preemption_bound > 0, for tiny tests): every
+//     schedule with at most b preemptions, by depth-first search over the
+//     choices (iterative context bounding, Musuvathi and Qadeer, PLDI 2007).
 // Replay: every failure prints the seed, the strategy, the thread switches of
 // the whole execution and the last scheduling points with their source lines.
+// (an exhaustive search prints its picks instead:
+// WEFT_MODEL_SCHEDULE=<bound>:<p,p,...> runs that schedule again);
 // WEFT_MODEL_SEED=<seed> runs exactly that execution again (the same schedule:
 // executions are deterministic given the seed), WEFT_MODEL_TRACE=1 prints the
 // schedule of every execution, WEFT_MODEL_SCALE=<x> scales the number of
@@ -71,6 +76,19 @@ struct Options {
   unsigned pct_depth = 3;
   /// An execution with more scheduling points than this is a livelock.
   std::uint64_t max_steps = 500'000;
+  /// > 0: instead of PCT and random walks, explore *every* schedule with at
+  /// most this many preemptions (a preemption: switching away from a thread
+  /// that could have gone on; switches at blocking points are free), up to
+  /// `executions` schedules. For tiny protocol tests (2-3 threads, a few
+  /// dozen scheduling points): bugs that need several preemptions in windows
+  /// of a few instructions are found for certain, not by luck.
+  unsigned preemption_bound = 0;
+  /// Scheduling points after each atomic operation too (not only before).
+  /// They separate the plain code between two atomic operations from either
+  /// one; a test whose threads share no plain memory (a protocol driven
+  /// through atomics only) may turn them off: it then explores the same
+  /// interleavings of its atomic operations with half the points.
+  bool after_points = true;
 };
 
 struct Result {
@@ -78,6 +96,7 @@ struct Result {
   std::uint64_t executions = 0;      ///< how many ran
   std::uint64_t failing_seed = 0;    ///< when !ok
   std::uint64_t max_steps_seen = 0;  ///< longest execution, in scheduling points
+  bool complete = false;             ///< exhaustive search: every schedule was explored
   std::string report;                ///< the failure report (seed, schedule), or a summary
 };
 
@@ -92,8 +111,9 @@ void fail(const char* what, const char* file, unsigned line);
 /// True when the calling thread is part of a model execution.
 bool active() noexcept;
 
-/// Inside an execution: a scheduling point that does nothing else (lets a test
-/// body offer the scheduler a switch between two of its own steps).
+/// Inside an execution: a scheduling point at which another runnable thread,
+/// if there is one, runs next (for a test's spin loop, which would otherwise
+/// starve the thread it waits for under PCT).
 void yield_point(const char* file = __builtin_FILE(), unsigned line = __builtin_LINE()) noexcept;
 
 }  // namespace weft::model

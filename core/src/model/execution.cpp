@@ -14,7 +14,6 @@
 #include "model/execution.hpp"
 
 #include <linux/futex.h>
-#include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -79,8 +78,6 @@ struct ModelThread {
   Status status = Status::runnable;
   /// 1: this thread may run (real futex word, OS-level).
   std::atomic<std::uint32_t> baton{0};
-  /// 1: the execution is over and the OS thread may exit.
-  std::atomic<std::uint32_t> may_exit{0};
   // While blocked:
   const void* wait_on = nullptr;
   std::int64_t deadline = -1;  ///< virtual ns; < 0: none
@@ -91,10 +88,40 @@ struct ModelThread {
   unsigned line = 0;
   std::int64_t priority = 0;  ///< PCT
   std::function<void()> fn;
-  std::thread os;
 };
 
 namespace {
+
+/// An OS thread that runs model threads, one after another: model threads
+/// come and go with every execution, and creating an OS thread for each would
+/// cost more than the execution itself. Pooled threads are only ever taken and
+/// given back by the baton holder.
+struct PooledThread {
+  std::atomic<std::uint32_t> go{0};  ///< 1: `job` is set (real futex word)
+  ModelThread* job = nullptr;
+};
+std::vector<PooledThread*> g_idle_pool;
+
+}  // namespace
+
+namespace {
+
+/// One choice of the exhaustive search: how many threads could run there,
+/// which one did, and whether picking another than the first is a preemption
+/// (the running thread could have gone on) or free (it had blocked).
+struct Choice {
+  std::uint32_t options;
+  std::uint32_t pick;
+  bool preemptive;
+};
+
+/// The exhaustive (preemption-bounded) search's side of an execution: the
+/// picks to replay, and the choices this execution met.
+struct Script {
+  unsigned bound = 0;
+  std::vector<std::uint32_t> picks;
+  std::vector<Choice> met;
+};
 
 struct Step {
   std::uint64_t n;
@@ -108,8 +135,13 @@ struct Step {
 
 class Execution {
  public:
-  Execution(std::uint64_t seed, const weft::model::Options& o, std::uint64_t expected_steps)
-      : seed_(seed), options_(o), rng_{seed} {
+  Execution(std::uint64_t seed, const weft::model::Options& o, std::uint64_t expected_steps,
+            Script* script)
+      : seed_(seed), options_(o), rng_{seed}, script_(script) {
+    if (script_) {  // exhaustive search: no randomness at all
+      pct_ = false;
+      return;
+    }
     // Strategy: three executions in four use PCT, one a random walk.
     pct_ = rng_.below(4) != 0;
     if (pct_) {
@@ -144,9 +176,10 @@ class Execution {
   /// A scheduling point on the running thread `me`.
   void point(ModelThread* me, Op op, const void* addr, const char* file, unsigned line,
              bool after) {
+    if (after && !options_.after_points) return;
     record(me, op, addr, file, line, after);
     maybe_time_out_early();
-    ModelThread* next = choose(me);
+    ModelThread* next = op == Op::yield ? choose_other(me) : choose(me);
     if (next != me) switch_to(me, next);
   }
 
@@ -192,7 +225,7 @@ class Execution {
   }
   const void* all_done_tag() const noexcept { return &all_done_; }
 
-  bool spurious() noexcept { return rng_.one_in(spurious_one_in_); }
+  bool spurious() noexcept { return !script_ && rng_.one_in(spurious_one_in_); }
   std::int64_t now() const noexcept { return now_; }
   std::uint64_t steps() const noexcept { return steps_; }
   std::uint64_t seed() const noexcept { return seed_; }
@@ -208,6 +241,7 @@ class Execution {
 
   std::string describe_strategy() const {
     char buf[128];
+    if (script_) return "exhaustive, at most " + std::to_string(script_->bound) + " preemptions";
     if (pct_)
       std::snprintf(buf, sizeof buf, "pct d=%u", depth_);
     else
@@ -222,14 +256,23 @@ class Execution {
   std::string report(const std::string& headline) const {
     std::string r = headline + "\n";
     char buf[512];
-    std::snprintf(buf, sizeof buf,
-                  "  test '%s', seed 0x%016llx (%s), %llu scheduling points\n"
-                  "  replay: WEFT_MODEL_SEED=0x%016llx <this test binary> --gtest_filter=<this "
-                  "test>\n",
-                  options_.name, static_cast<unsigned long long>(seed_),
-                  describe_strategy().c_str(), static_cast<unsigned long long>(steps_),
-                  static_cast<unsigned long long>(seed_));
-    r += buf;
+    if (script_) {
+      std::snprintf(buf, sizeof buf, "  test '%s', schedule #%llu (%s), %llu scheduling points\n",
+                    options_.name, static_cast<unsigned long long>(seed_),
+                    describe_strategy().c_str(), static_cast<unsigned long long>(steps_));
+      r += buf;
+      r += "  replay: WEFT_MODEL_SCHEDULE=" + script_text() +
+           " <this test binary> --gtest_filter=<this test>\n";
+    } else {
+      std::snprintf(buf, sizeof buf,
+                    "  test '%s', seed 0x%016llx (%s), %llu scheduling points\n"
+                    "  replay: WEFT_MODEL_SEED=0x%016llx <this test binary> --gtest_filter=<this "
+                    "test>\n",
+                    options_.name, static_cast<unsigned long long>(seed_),
+                    describe_strategy().c_str(), static_cast<unsigned long long>(steps_),
+                    static_cast<unsigned long long>(seed_));
+      r += buf;
+    }
     for (const auto& f : failures_)
       r += "  failed: " + f + "\n";
     r += "  threads:\n";
@@ -252,6 +295,14 @@ class Execution {
     return r;
   }
 
+  /// The exhaustive search's picks of this execution ("bound:p,p,..."), for replay.
+  std::string script_text() const {
+    std::string s = std::to_string(script_->bound) + ":";
+    for (std::size_t i = 0; i < script_->met.size(); ++i)
+      s += (i ? "," : "") + std::to_string(script_->met[i].pick);
+    return s;
+  }
+
   /// For the crash handler: the last steps, formatted into a fixed buffer.
   void write_crash_report(int fd) const noexcept;
 
@@ -269,7 +320,7 @@ class Execution {
   }
 
   void maybe_time_out_early() {
-    if (!rng_.one_in(early_timeout_one_in_)) return;
+    if (script_ || !rng_.one_in(early_timeout_one_in_)) return;
     ModelThread* t = earliest_timed();
     if (t) make_runnable(t, /*timed_out=*/true);
   }
@@ -294,6 +345,7 @@ class Execution {
 
   /// The running thread `me` (runnable) reached a point: who goes next.
   ModelThread* choose(ModelThread* me) {
+    if (script_) return scripted(me, /*preemptive=*/true);
     if (pct_) {
       while (next_change_ < change_points_.size() && steps_ >= change_points_[next_change_]) {
         me->priority = low_priority_--;  // below every initial priority
@@ -305,10 +357,22 @@ class Execution {
     return random_runnable();
   }
 
+  /// A yield point (a test's spin loop): someone else, if anyone else can run.
+  ModelThread* choose_other(ModelThread* me) {
+    me->status = ModelThread::Status::blocked;  // out of the candidates for a moment
+    ModelThread* next = script_  ? scripted(nullptr, false)
+                        : pct_ ? highest_runnable()
+                               : random_runnable();
+    me->status = ModelThread::Status::runnable;
+    return next ? next : me;
+  }
+
   /// The running thread cannot go on (blocked or finished): another one, or
   /// the earliest timed waiter with the clock moved to its deadline.
   ModelThread* pick_other() {
-    ModelThread* next = pct_ ? highest_runnable() : random_runnable();
+    ModelThread* next = script_  ? scripted(nullptr, false)
+                        : pct_ ? highest_runnable()
+                               : random_runnable();
     if (next) return next;
     if (ModelThread* t = earliest_timed()) {
       make_runnable(t, /*timed_out=*/true);
@@ -316,6 +380,32 @@ class Execution {
     }
     add_failure("deadlock or lost wake-up: every thread is blocked and none waits with a timeout");
     fatal("weft model: DEADLOCK");
+  }
+
+  /// The exhaustive search's pick: the running thread `me` first (going on
+  /// costs no preemption), then the other runnable threads by id; with
+  /// `me` null (it blocked) only the others, and any of them is free. Replays
+  /// the script's pick where it has one, else takes the first.
+  ModelThread* scripted(ModelThread* me, bool preemptive) {
+    ModelThread* options[64];
+    std::uint32_t n = 0;
+    if (me) options[n++] = me;
+    if (!me || preemptions_ < script_->bound)
+      for (const auto& t : threads_)
+        if (t.get() != me && t->status == ModelThread::Status::runnable && n < 64)
+          options[n++] = t.get();
+    if (n <= 1) return n ? options[0] : nullptr;
+    const std::size_t depth = script_->met.size();
+    std::uint32_t pick = depth < script_->picks.size() ? script_->picks[depth] : 0;
+    if (pick >= n) {
+      add_failure("the exhaustive search replayed a schedule that met other choices: the test "
+                  "body is not deterministic given the schedule");
+      fatal("weft model: NONDETERMINISM");
+    }
+    preemptive = preemptive && me;
+    script_->met.push_back(Choice{n, pick, preemptive});
+    if (preemptive && pick != 0) ++preemptions_;
+    return options[pick];
   }
 
   ModelThread* highest_runnable() const noexcept {
@@ -393,6 +483,8 @@ class Execution {
   const std::uint64_t seed_;
   const weft::model::Options& options_;
   Rng rng_;
+  Script* const script_;
+  unsigned preemptions_ = 0;
   bool pct_ = true;
   unsigned depth_ = 1;
   std::vector<std::uint64_t> change_points_;
@@ -473,8 +565,8 @@ std::uint64_t seed_for(std::uint64_t base, std::uint64_t i) noexcept {
 /// One execution of `body` with `seed`. Returns the report if it failed.
 bool run_one(const weft::model::Options& o, const std::function<void()>& body, std::uint64_t seed,
              std::uint64_t expected_steps, std::uint64_t& steps_out, std::string& report_out,
-             bool trace) {
-  Execution x(seed, o, expected_steps);
+             bool trace, Script* script = nullptr) {
+  Execution x(seed, o, expected_steps, script);
   ModelThread* main = x.add_thread("main");
   main->baton.store(1, std::memory_order_relaxed);
   g_exec = &x;
@@ -503,16 +595,64 @@ bool run_one(const weft::model::Options& o, const std::function<void()>& body, s
     std::string r = x.report("weft model: execution trace");
     std::fwrite(r.data(), 1, r.size(), stderr);
   }
-  // The OS threads exit one at a time (their thread_local destructors run
-  // while nothing else does).
-  for (std::size_t i = 1; i < x.threads().size(); ++i) {
-    ModelThread* t = x.threads()[i].get();
-    t->may_exit.store(1, std::memory_order_release);
-    os_wake(&t->may_exit);
-    if (t->os.joinable()) t->os.join();
-  }
+  // Every model thread has finished; their OS threads are back in the pool.
   g_exec = nullptr;
   return !failed;
+}
+
+/// The exhaustive search: every schedule with at most o.preemption_bound
+/// preemptions (iterative context bounding, as in CHESS), by stateless
+/// depth-first search: each execution replays the picks of the previous one up
+/// to its deepest choice that has an untried option, takes that option, and
+/// goes on with the first option (no preemption, lowest thread id) from there.
+weft::model::Result exhaustive(const weft::model::Options& o, const std::function<void()>& body,
+                               std::uint64_t cap, bool trace) {
+  weft::model::Result r;
+  Script script;
+  script.bound = o.preemption_bound;
+  const auto start = std::chrono::steady_clock::now();
+  bool complete = false;
+  while (r.executions < cap) {
+    script.met.clear();
+    std::uint64_t steps = 0;
+    std::string report;
+    bool ok = run_one(o, body, r.executions, 0, steps, report, trace, &script);
+    ++r.executions;
+    r.max_steps_seen = std::max(r.max_steps_seen, steps);
+    if (!ok) {
+      r.ok = false;
+      r.failing_seed = r.executions - 1;
+      r.report = report;
+      std::fwrite(report.data(), 1, report.size(), stderr);
+      return r;
+    }
+    // Next schedule: the deepest choice with an option left (a recorded
+    // preemptive choice always fits the bound: beyond it, none is recorded).
+    std::size_t j = script.met.size();
+    while (j > 0 && script.met[j - 1].pick + 1 >= script.met[j - 1].options)
+      --j;
+    if (j == 0) {
+      complete = true;
+      break;
+    }
+    script.picks.resize(j);
+    for (std::size_t i = 0; i + 1 < j; ++i)
+      script.picks[i] = script.met[i].pick;
+    script.picks[j - 1] = script.met[j - 1].pick + 1;
+    std::chrono::duration<double> spent = std::chrono::steady_clock::now() - start;
+    if (spent.count() > o.budget_seconds) break;
+  }
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "weft model: '%s': %s: %llu schedules with at most %u preemptions, longest %llu "
+                "scheduling points\n",
+                o.name, complete ? "exhaustive, complete" : "exhaustive, STOPPED before the end",
+                static_cast<unsigned long long>(r.executions), o.preemption_bound,
+                static_cast<unsigned long long>(r.max_steps_seen));
+  r.report = buf;
+  r.complete = complete;
+  std::fputs(buf, stderr);
+  return r;
 }
 
 }  // namespace
@@ -591,11 +731,14 @@ std::int64_t now_ns() noexcept {
   return g_exec ? g_exec->now() : kEpochNs;
 }
 
-ModelThread* spawn(std::function<void()> fn, const char* name) {
-  Execution& x = *g_exec;
-  ModelThread* t = x.add_thread(name ? name : "thread");
-  t->fn = std::move(fn);
-  t->os = std::thread([t] {
+namespace {
+
+void pooled_thread_main(PooledThread* p) {
+  for (;;) {
+    while (p->go.load(std::memory_order_acquire) == 0)
+      os_wait(&p->go, 0);
+    p->go.store(0, std::memory_order_relaxed);
+    ModelThread* t = p->job;
     while (t->baton.load(std::memory_order_acquire) == 0)
       os_wait(&t->baton, 0);
     tls_self = t;
@@ -605,12 +748,31 @@ ModelThread* spawn(std::function<void()> fn, const char* name) {
       g_exec->add_failure("model thread '" + t->name + "' ended with an exception");
     }
     t->fn = nullptr;
-    g_exec->finish(t);  // hands the baton on: from here on nothing shared is touched
     tls_self = nullptr;
-    while (t->may_exit.load(std::memory_order_acquire) == 0)
-      os_wait(&t->may_exit, 0);
-  });
-  if (name) pthread_setname_np(t->os.native_handle(), name);
+    // Still the baton holder: back into the pool, then pass the baton on
+    // (from here on nothing shared is touched until the next job).
+    g_idle_pool.push_back(p);
+    g_exec->finish(t);
+  }
+}
+
+}  // namespace
+
+ModelThread* spawn(std::function<void()> fn, const char* name) {
+  Execution& x = *g_exec;
+  ModelThread* t = x.add_thread(name ? name : "thread");
+  t->fn = std::move(fn);
+  PooledThread* p;
+  if (!g_idle_pool.empty()) {
+    p = g_idle_pool.back();
+    g_idle_pool.pop_back();
+  } else {
+    p = new PooledThread;  // lives as long as the process
+    std::thread([p] { pooled_thread_main(p); }).detach();
+  }
+  p->job = t;
+  p->go.store(1, std::memory_order_release);
+  os_wake(&p->go);
   point(Op::thread_start, t, __FILE__, __LINE__);  // the new thread may run first
   return t;
 }
@@ -636,6 +798,20 @@ Result check(const Options& o, const std::function<void()>& body) {
     return t && t[0] == '1';
   }();
   std::uint64_t expected_steps = 2000;
+  if (const char* s = std::getenv("WEFT_MODEL_SCHEDULE"); s && *s && o.preemption_bound > 0) {
+    Script script;
+    script.bound = static_cast<unsigned>(std::strtoul(s, nullptr, 10));
+    for (const char* p = std::strchr(s, ':'); p && *++p;) {
+      script.picks.push_back(static_cast<std::uint32_t>(std::strtoul(p, nullptr, 10)));
+      p = std::strchr(p, ',');
+      if (!p) break;
+    }
+    std::uint64_t steps = 0;
+    r.executions = 1;
+    r.ok = run_one(o, body, 0, expected_steps, steps, r.report, /*trace=*/true, &script);
+    r.max_steps_seen = steps;
+    return r;
+  }
   if (const char* s = std::getenv("WEFT_MODEL_SEED"); s && *s) {
     std::uint64_t seed = std::strtoull(s, nullptr, 0);
     std::uint64_t steps = 0;
@@ -648,6 +824,7 @@ Result check(const Options& o, const std::function<void()>& body) {
   double scale = 1.0;
   if (const char* s = std::getenv("WEFT_MODEL_SCALE"); s && *s) scale = std::atof(s);
   const auto n = static_cast<std::uint64_t>(static_cast<double>(o.executions) * scale);
+  if (o.preemption_bound > 0) return exhaustive(o, body, n, trace);
   const std::uint64_t base = fnv1a(o.name);
   const auto start = std::chrono::steady_clock::now();
   for (std::uint64_t i = 0; i < n; ++i) {
