@@ -24,20 +24,39 @@ int Idle::worker_to_notify() noexcept {
   detail::fence(std::memory_order_seq_cst);
   std::uint32_t s = state_.load(std::memory_order_relaxed);
 #endif
+  while (try_claim(s)) {
+    // Take a parked worker's bit. Every parked worker set its bit before it
+    // decremented num_unparked, so a bit is normally there; it can be missing
+    // only while a sleeper that woke on its own (timeout, I/O) is between
+    // taking its bit and counting itself again. That worker is awake and will
+    // look for our work itself (after its fence in unpark_self), so the claim
+    // is undone.
+    if (int w = take_any_parked_bit(); w >= 0) return w;
+    state_.fetch_sub(kClaim, std::memory_order_seq_cst);
+    // While our claim stood, another notifier may have taken it for a
+    // searcher and woken nobody, and the self-woken worker may have parked
+    // again since (R3). Look at the bits once more: a worker that set its bit
+    // before this look is claimed again; one that sets it later re-checks the
+    // queues after our undo, and so after every push our claim suppressed.
+    if (!any_parked()) return -1;
+    s = state_.load(std::memory_order_seq_cst);
+  }
+  return -1;
+}
+
+bool Idle::try_claim(std::uint32_t& s) noexcept {
   for (;;) {
     unsigned searching = s & kSearchMask;
     unsigned unparked = s >> kUnparkShift;
-    if (searching != 0 || unparked >= workers_) return -1;
+    if (searching != 0 || unparked >= workers_) return false;
     // Claim one sleeper: it will count as unparked and searching.
-    if (state_.compare_exchange_weak(s, s + (1u << kUnparkShift) + 1, std::memory_order_seq_cst,
+    if (state_.compare_exchange_weak(s, s + kClaim, std::memory_order_seq_cst,
                                      std::memory_order_relaxed))
-      break;
+      return true;
   }
-  // Take a parked worker's bit. Every parked worker set its bit before it
-  // decremented num_unparked, so a bit is normally there; it can be missing only
-  // while a sleeper that woke on its own (timeout, I/O) is between taking its
-  // bit and re-counting itself. That worker is awake and will look for the new
-  // work itself, so undoing the claim loses nothing.
+}
+
+int Idle::take_any_parked_bit() noexcept {
   for (unsigned w = 0; w < words_; ++w) {
     std::uint64_t bits = parked_[w].load(std::memory_order_relaxed);
     while (bits != 0) {
@@ -48,8 +67,14 @@ int Idle::worker_to_notify() noexcept {
         return static_cast<int>(w * 64 + bit);
     }
   }
-  state_.fetch_sub((1u << kUnparkShift) + 1, std::memory_order_seq_cst);
   return -1;
+}
+
+bool Idle::any_parked() const noexcept {
+  for (unsigned w = 0; w < words_; ++w)
+    // seq_cst: ordered after the undo, against a parking worker's seq_cst bit set.
+    if (parked_[w].load(std::memory_order_seq_cst) != 0) return true;
+  return false;
 }
 
 bool Idle::transition_to_searching() noexcept {
@@ -80,6 +105,12 @@ bool Idle::take_parked_bit(unsigned worker) noexcept {
 bool Idle::unpark_self(unsigned worker) noexcept {
   if (!take_parked_bit(worker)) return false;  // a notifier claimed us: we are searching
   state_.fetch_add(1u << kUnparkShift, std::memory_order_seq_cst);
+  // seq_cst: our coming look at the queues is ordered after the count, against
+  // a notifier whose claim found no bit (it pushed, fenced, then read the
+  // counters; see worker_to_notify). Under TSan the RMW above stands in.
+#ifndef WEFT_TSAN
+  fence(std::memory_order_seq_cst);
+#endif
   return true;
 }
 

@@ -10,7 +10,16 @@
 //    search (bounds the cost of idle workers hammering each other's deques).
 //  - notify: if nobody searches and somebody is parked, claim one parked worker
 //    (num_unparked+1 and num_searching+1 in one CAS), then take its bit. The
-//    woken worker starts out searching.
+//    woken worker starts out searching. A claim that finds no bit (the sleeper
+//    woke up on its own and has not counted itself yet) is undone; while it
+//    stood, it looked like a searcher to other notifiers, who then did not
+//    wake anyone. So after the undo the notifier looks at the parked bits once
+//    more (seq_cst) and decides again if a worker has parked meanwhile: a
+//    worker that parks after that look sees the other notifiers' pushes in its
+//    own re-check (R3, tests/model/idle_test.cpp).
+//  - A worker that wakes up on its own (timeout, I/O, spurious) takes its bit,
+//    counts itself unparked, then fences before it looks for work: a notifier
+//    that skipped it (its claim found no bit) pushed before that look.
 //  - The last searcher to find work wakes another (work is often found in
 //    batches; Tokio's "transition_worker_from_searching").
 //  - Parking: set the own bit, then decrement the counters (both seq_cst), then
@@ -51,8 +60,16 @@ class Idle {
  private:
   static constexpr unsigned kUnparkShift = 16;
   static constexpr std::uint32_t kSearchMask = (1u << kUnparkShift) - 1;
+  /// A notifier's claim of a sleeper: one more unparked, one more searching.
+  static constexpr std::uint32_t kClaim = (1u << kUnparkShift) + 1;
 
   bool take_parked_bit(unsigned worker) noexcept;
+  /// If nobody searches and somebody sleeps, claims a sleeper (CAS from `s`,
+  /// which is refreshed on failure). False when no wake-up is needed.
+  bool try_claim(std::uint32_t& s) noexcept;
+  /// Clears some parked worker's bit and returns its index, or -1 if none is set.
+  int take_any_parked_bit() noexcept;
+  bool any_parked() const noexcept;
 
   const unsigned workers_;
   alignas(64) detail::Atomic<std::uint32_t> state_;
