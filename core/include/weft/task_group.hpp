@@ -34,9 +34,16 @@
 //    propagates CancelledError — not a group — unless a child failed: failures
 //    take priority, and the outside request stays pending (cancelling() stays
 //    counted) so the next suspension point delivers it (asyncio 3.13).
-//  - Misuse is an error: spawning into a group that has finished, or that is
-//    aborting, throws InvalidStateError ("shutting down", as asyncio's
-//    RuntimeError). A spawn that races with the abort is cancelled at once.
+//  - Misuse is an error: spawning into a group that has finished throws
+//    InvalidStateError ("has finished"), and so does spawning into an aborting
+//    group once the abort is known to the spawner ("shutting down", as asyncio's
+//    RuntimeError): to another task as soon as the group aborts, to the group's
+//    own task once the abort's CancelledError has been delivered to it. Until
+//    then a spawn by the group's own task races with the abort (a child failed
+//    on another worker while the body runs without suspending): it returns the
+//    handle of a child that is cancelled at once (it sees CancelledError at its
+//    first suspension point, or never starts), and the body's next suspension
+//    point delivers the abort.
 //
 // The explicit form is for code that cannot be a block:
 //
@@ -118,15 +125,18 @@ class TaskGroup {
   /// what Runtime::spawn throws (an empty Task, a stopped runtime).
   template <class T>
   JoinHandle<T> spawn(Task<T> task, std::string_view name = {}) {
-    detail::GroupSlot* slot = reserve();
+    // Only the state is used: from another task the group may end, and this
+    // TaskGroup be destroyed, as soon as the new child is attached.
+    detail::GroupState* state = state_;
+    detail::GroupSlot* slot = reserve(state);
     JoinHandle<T> h;
     try {
-      h = runtime().spawn(std::move(task), name);
+      h = runtime(state).spawn(std::move(task), name);
     } catch (...) {
-      unreserve(slot);
+      unreserve(state, slot);
       throw;
     }
-    attach(slot, h.header());
+    attach(state, slot, h.header());
     return h;
   }
 
@@ -148,10 +158,11 @@ class TaskGroup {
   static auto run(F body, SourceLocation where = SourceLocation::current());
 
  private:
-  detail::GroupSlot* reserve();
-  void unreserve(detail::GroupSlot* slot) noexcept;
-  void attach(detail::GroupSlot* slot, detail::TaskHeader* child) noexcept;
-  Runtime& runtime() const noexcept;
+  static detail::GroupSlot* reserve(detail::GroupState* state);
+  static void unreserve(detail::GroupState* state, detail::GroupSlot* slot) noexcept;
+  static void attach(detail::GroupState* state, detail::GroupSlot* slot,
+                     detail::TaskHeader* child) noexcept;
+  static Runtime& runtime(detail::GroupState* state) noexcept;
 
   detail::GroupState* state_;
   SourceLocation where_;

@@ -108,6 +108,8 @@ class GroupState {
   static constexpr std::uint64_t kParentCancelled = 1ull << 35;  ///< the group cancelled its task
   static constexpr std::uint64_t kClosed = 1ull << 36;           ///< joined: no more children
   static constexpr std::uint64_t kReleased = 1ull << 37;         ///< the TaskGroup is gone
+  /// The abort's cancel() of the group's task has been made (after kParentCancelled).
+  static constexpr std::uint64_t kParentCancelMade = 1ull << 38;
 
   GroupState(TaskHeader* parent, Runtime* runtime, SourceLocation where) noexcept
       : parent_(parent), runtime_(runtime), where_(where) {
@@ -137,30 +139,38 @@ class GroupState {
 
   GroupSlot* reserve() {
     if (tls_context.current == parent_) {
-      // The group's own task: its open chunk, no shared write. relaxed: only the
-      // flags are read, to refuse; a racing abort is caught by attach().
-      check_open(word_.load(std::memory_order_relaxed));
+      // The group's own task: its open chunk, no shared write. acquire: the
+      // flags decide whether the abort's cancellation reached us (a racing
+      // abort is caught by attach()).
+      check_open(word_.load(std::memory_order_acquire), /*own_task=*/true);
       if (!open_ || open_->used == kChunkSlots) {
         if (open_) retire(std::exchange(open_, nullptr));
         open_ = take_chunk();
       }
       return &open_->slots[open_->used++];
     }
-    // Another task (a child spawning a sibling) or thread: a chunk of its own.
+    // Another task (a child spawning a sibling) or thread: a chunk of its own,
+    // kept open until attach() is done with the group: the open chunk keeps
+    // the group from ending (and its state from being freed) while the new
+    // child may already have run and finished (R2).
     GroupChunk* c = take_chunk();
-    GroupSlot* s = &c->slots[c->used++];
-    retire(c);
-    return s;
+    return &c->slots[c->used++];
   }
 
-  void unreserve(GroupSlot* s) noexcept { slot_done(s->chunk); }
+  void unreserve(GroupSlot* s) noexcept {
+    const bool outside = tls_context.current != parent_;
+    slot_done(s->chunk);
+    if (outside) retire(s->chunk);  // after this the state may be gone
+  }
 
   void attach(GroupSlot* s, TaskHeader* child) noexcept {
+    const bool outside = tls_context.current != parent_;
     // seq_cst: Dekker with abort(): publish the child, then look for kAborting.
     s->child.store(reinterpret_cast<std::uintptr_t>(child), std::memory_order_seq_cst);
     bool listening = child->add_listener(s);
     if (word_.load(std::memory_order_seq_cst) & kAborting) cancel_slot(s);
     if (!listening) child_done(s, child);  // it finished already
+    if (outside) retire(s->chunk);  // after this the state may be gone
   }
 
   static void on_slot_complete(CompletionListener* l, TaskHeader* child) noexcept {
@@ -270,9 +280,22 @@ class GroupState {
     throw InvalidStateError(std::string("weft::TaskGroup::spawn: the group created at ") +
                             describe(where) + why);
   }
-  void check_open(std::uint64_t w) const {
+  /// Refuses a spawn into a finished group, and one into an aborting group
+  /// once the abort is known to the spawner: to another task, as soon as the
+  /// flag is set (asyncio's "shutting down"); to the group's own task, once the
+  /// abort's cancellation has been delivered to it (it saw CancelledError).
+  /// Before that, the group's own spawn is a race with the abort (S2: the child
+  /// failed on another worker while the body ran): it goes ahead and attach()
+  /// cancels the child at once.
+  void check_open(std::uint64_t w, bool own_task) const {
     if ((w & kClosed) || ((w & kExiting) && (w & kCountMask) == 0)) refuse(" has finished", where_);
-    if (w & kAborting) refuse(" is shutting down (a child failed or it was cancelled)", where_);
+    if (!(w & kAborting)) return;
+    if (own_task && (w & kParentCancelled)) {
+      bool delivered = (w & kParentCancelMade) &&
+                       !(parent_->state_.load(std::memory_order_acquire) & TaskHeader::kCancelPending);
+      if (!delivered) return;
+    }
+    refuse(" is shutting down (a child failed or it was cancelled)", where_);
   }
 
   /// A chunk for the caller, counted in the word (which refuses like spawn()).
@@ -280,7 +303,7 @@ class GroupState {
     // relaxed: the count guards no data; the flags are only read to refuse.
     std::uint64_t w = word_.load(std::memory_order_relaxed);
     do {
-      check_open(w);
+      check_open(w, tls_context.current == parent_);
       if ((w & kCountMask) == kCountMask)
         throw InvalidStateError("weft::TaskGroup::spawn: too many running children");
     } while (!word_.compare_exchange_weak(w, w + 1, std::memory_order_relaxed));
@@ -387,7 +410,11 @@ class GroupState {
     for (GroupChunk* c = all_.load(std::memory_order_seq_cst); c; c = c->all_next)
       for (auto& s : c->slots)
         cancelled += cancel_slot(&s);
-    if (cancel_parent) parent_->cancel();
+    if (cancel_parent) {
+      parent_->cancel();
+      // release: the parent that sees the flag sees the request in its state word.
+      word_.fetch_or(kParentCancelMade, std::memory_order_release);
+    }
     return cancelled;
   }
 
@@ -484,17 +511,18 @@ TaskGroup::~TaskGroup() {
   state_->release_handle();
 }
 
-detail::GroupSlot* TaskGroup::reserve() {
-  return state_->reserve();
+detail::GroupSlot* TaskGroup::reserve(detail::GroupState* state) {
+  return state->reserve();
 }
-void TaskGroup::unreserve(detail::GroupSlot* slot) noexcept {
-  state_->unreserve(slot);
+void TaskGroup::unreserve(detail::GroupState* state, detail::GroupSlot* slot) noexcept {
+  state->unreserve(slot);
 }
-void TaskGroup::attach(detail::GroupSlot* slot, detail::TaskHeader* child) noexcept {
-  state_->attach(slot, child);
+void TaskGroup::attach(detail::GroupState* state, detail::GroupSlot* slot,
+                       detail::TaskHeader* child) noexcept {
+  state->attach(slot, child);
 }
-Runtime& TaskGroup::runtime() const noexcept {
-  return state_->runtime();
+Runtime& TaskGroup::runtime(detail::GroupState* state) noexcept {
+  return state->runtime();
 }
 
 bool TaskGroup::aborting() const noexcept {
