@@ -84,6 +84,10 @@ bool Idle::transition_to_searching() noexcept {
   return true;
 }
 
+void Idle::force_searching() noexcept {
+  state_.fetch_add(1, std::memory_order_seq_cst);
+}
+
 bool Idle::transition_from_searching() noexcept {
   std::uint32_t prev = state_.fetch_sub(1, std::memory_order_seq_cst);
   return (prev & kSearchMask) == 1;

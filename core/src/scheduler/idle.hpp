@@ -46,6 +46,9 @@ class Idle {
   bool transition_to_searching() noexcept;
   /// Returns true if the caller was the last searcher.
   bool transition_from_searching() noexcept;
+  /// Counts the caller as searching whatever the limit (a worker that must
+  /// look at work it saw while parking).
+  void force_searching() noexcept;
   /// Before parking. Returns true if the caller was the last searcher.
   bool transition_to_parked(unsigned worker, bool searching) noexcept;
   /// After waking up on its own (timeout, I/O, spurious): returns true if the

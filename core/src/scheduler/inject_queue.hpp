@@ -23,11 +23,25 @@ class InjectQueue {
     len_.fetch_add(1, std::memory_order_release);
   }
   /// Any thread; null when (apparently) empty. Lock-free.
+  ///
+  /// The count is claimed before the dequeue, so it never shows an item that
+  /// another popper has already taken: a worker about to park, which treats
+  /// a non-zero count as work to look for, would otherwise spin while that
+  /// popper is preempted between its dequeue and its decrement.
   TaskHeader* pop() noexcept {
     if (len_.load(std::memory_order_acquire) <= 0) return nullptr;
+    // acq_rel: a claim that finds n > 0 acquires the pushes (their increments
+    // form a release sequence), so the n items are visible to try_dequeue.
+    if (len_.fetch_sub(1, std::memory_order_acq_rel) <= 0) {
+      len_.fetch_add(1, std::memory_order_relaxed);  // lost the race for the last one
+      return nullptr;
+    }
     TaskHeader* t = nullptr;
-    if (!queue_.try_dequeue(t)) return nullptr;
-    len_.fetch_sub(1, std::memory_order_relaxed);
+    if (!queue_.try_dequeue(t)) {
+      // Not expected with the claim above; give the claim back rather than wait.
+      len_.fetch_add(1, std::memory_order_relaxed);
+      return nullptr;
+    }
     return t;
   }
   bool empty() const noexcept { return len_.load(std::memory_order_acquire) <= 0; }

@@ -315,7 +315,8 @@ void Worker::park() {
     detail::fence(std::memory_order_seq_cst);
 #endif
     bump(parks_);
-    bool work = sched_.has_visible_work() || !registry_.inbox_empty() || !timers_.inbox_empty() ||
+    const bool visible = sched_.has_visible_work();
+    bool work = visible || !registry_.inbox_empty() || !timers_.inbox_empty() ||
                 sched_.stopping_.load(std::memory_order_acquire) ||
                 sched_.cancel_epoch_.load(std::memory_order_relaxed) != seen_cancel_epoch_;
     if (!work) {
@@ -334,7 +335,16 @@ void Worker::park() {
       }
     }
     // Woken by a notifier (who counted us as searching), or on our own.
-    if (!sched_.idle_.unpark_self(index_)) searching_ = true;
+    if (!sched_.idle_.unpark_self(index_)) {
+      searching_ = true;
+    } else if (visible) {
+      // The re-check saw work we may have to steal: search, even if half the
+      // workers already do. Those may be claimed but not yet running (or
+      // preempted), and a worker refused the search would spin here, finding
+      // the same work visible and untouchable on every pass.
+      sched_.idle_.force_searching();
+      searching_ = true;
+    }
     poll_timers();
   }
 }
