@@ -7,8 +7,36 @@
 #include <cstdio>
 
 #include "weft/model.hpp"
+#include "weft/weft.hpp"
+
+namespace weft::detail {
+void block_until_complete(TaskHeader* task);  // scheduler/runtime.cpp
+}
 
 namespace weft_test {
+
+/// The spawned task has run and is suspended right now (a task is queued,
+/// kScheduled, until it first runs).
+template <class T>
+bool suspended(const weft::JoinHandle<T>& h) {
+  using weft::detail::TaskHeader;
+  std::uint32_t s = h.header()->state_.load();
+  return !(s & (TaskHeader::kRunning | TaskHeader::kScheduled | TaskHeader::kNotified |
+                TaskHeader::kComplete));
+}
+
+/// Spins (yielding to the model scheduler) until the task is suspended or done.
+template <class T>
+void wait_until_suspended(const weft::JoinHandle<T>& h) {
+  while (!suspended(h) && !h.done())
+    weft::model::yield_point();
+}
+
+/// A plain thread's wait for a task's end (no spawn, no extra notification).
+template <class T>
+void wait_done(const weft::JoinHandle<T>& h) {
+  weft::detail::block_until_complete(h.header());
+}
 
 /// Runs `body` under the model (weft::model::check) and fails the calling
 /// test if an execution failed; check() prints the full report (seed or
@@ -22,15 +50,15 @@ void expect_model_ok(const weft::model::Options& options, F&& body) {
   EXPECT_TRUE(r.ok) << "model '" << options.name << "' failed after " << r.executions
                     << " executions (seed " << seed << "; full report above)";
   if (options.preemption_bound > 0 && r.ok) {
-    EXPECT_TRUE(r.complete) << "model '" << options.name << "': the exhaustive search stopped after "
-                            << r.executions << " schedules without covering them all";
+    EXPECT_TRUE(r.complete) << "model '" << options.name
+                            << "': the exhaustive search stopped after " << r.executions
+                            << " schedules without covering them all";
   }
 }
 
 /// PCT and random walks: `executions` schedules, PCT depth up to `pct_depth`.
 template <class F>
-void expect_model_ok(const char* name, std::uint64_t executions, F&& body,
-                     unsigned pct_depth = 3) {
+void expect_model_ok(const char* name, std::uint64_t executions, F&& body, unsigned pct_depth = 3) {
   weft::model::Options o;
   o.name = name;
   o.executions = executions;

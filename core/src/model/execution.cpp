@@ -359,10 +359,13 @@ class Execution {
 
   /// A yield point (a test's spin loop): someone else, if anyone else can run.
   ModelThread* choose_other(ModelThread* me) {
+    // PCT: below everybody, so that two spinning threads cannot keep handing
+    // the turn to each other while the thread they wait for starves.
+    if (pct_) me->priority = yield_priority_--;
     me->status = ModelThread::Status::blocked;  // out of the candidates for a moment
-    ModelThread* next = script_  ? scripted(nullptr, false)
-                        : pct_ ? highest_runnable()
-                               : random_runnable();
+    ModelThread* next = script_ ? scripted(nullptr, false)
+                        : pct_  ? highest_runnable()
+                                : random_runnable();
     me->status = ModelThread::Status::runnable;
     return next ? next : me;
   }
@@ -370,9 +373,9 @@ class Execution {
   /// The running thread cannot go on (blocked or finished): another one, or
   /// the earliest timed waiter with the clock moved to its deadline.
   ModelThread* pick_other() {
-    ModelThread* next = script_  ? scripted(nullptr, false)
-                        : pct_ ? highest_runnable()
-                               : random_runnable();
+    ModelThread* next = script_ ? scripted(nullptr, false)
+                        : pct_  ? highest_runnable()
+                                : random_runnable();
     if (next) return next;
     if (ModelThread* t = earliest_timed()) {
       make_runnable(t, /*timed_out=*/true);
@@ -398,8 +401,9 @@ class Execution {
     const std::size_t depth = script_->met.size();
     std::uint32_t pick = depth < script_->picks.size() ? script_->picks[depth] : 0;
     if (pick >= n) {
-      add_failure("the exhaustive search replayed a schedule that met other choices: the test "
-                  "body is not deterministic given the schedule");
+      add_failure(
+          "the exhaustive search replayed a schedule that met other choices: the test "
+          "body is not deterministic given the schedule");
       fatal("weft model: NONDETERMINISM");
     }
     preemptive = preemptive && me;
@@ -451,16 +455,17 @@ class Execution {
 
   std::string switches_text() const {
     std::string s;
-    constexpr std::size_t kMax = 4000;
+    // The first and the last switches (the seed reproduces all of them).
+    constexpr std::size_t kEnds = 100;
     char buf[48];
-    std::size_t shown = 0;
-    for (const auto& [step, thread] : switches_) {
-      if (++shown > kMax) {
-        s += " ... (" + std::to_string(switches_.size() - kMax) + " more)";
-        break;
+    const std::size_t n = switches_.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      if (n > 2 * kEnds && i == kEnds) {
+        s += " ... (" + std::to_string(n - 2 * kEnds) + " more) ...";
+        i = n - kEnds;
       }
       std::snprintf(buf, sizeof buf, "%s%llu:t%d", s.empty() ? "" : " ",
-                    static_cast<unsigned long long>(step), thread);
+                    static_cast<unsigned long long>(switches_[i].first), switches_[i].second);
       s += buf;
     }
     return s.empty() ? "(no switch)" : s;
@@ -490,6 +495,7 @@ class Execution {
   std::vector<std::uint64_t> change_points_;
   std::size_t next_change_ = 0;
   std::int64_t low_priority_ = 0;
+  std::int64_t yield_priority_ = -1;  ///< below every change-point priority
   std::uint64_t switch_one_in_ = 0;
   std::uint64_t spurious_one_in_ = 0;
   std::uint64_t early_timeout_one_in_ = 0;
@@ -810,6 +816,7 @@ Result check(const Options& o, const std::function<void()>& body) {
     r.executions = 1;
     r.ok = run_one(o, body, 0, expected_steps, steps, r.report, /*trace=*/true, &script);
     r.max_steps_seen = steps;
+    if (!r.ok) std::fwrite(r.report.data(), 1, r.report.size(), stderr);
     return r;
   }
   if (const char* s = std::getenv("WEFT_MODEL_SEED"); s && *s) {
@@ -818,7 +825,10 @@ Result check(const Options& o, const std::function<void()>& body) {
     r.executions = 1;
     r.ok = run_one(o, body, seed, expected_steps, steps, r.report, /*trace=*/true);
     r.max_steps_seen = steps;
-    if (!r.ok) r.failing_seed = seed;
+    if (!r.ok) {
+      r.failing_seed = seed;
+      std::fwrite(r.report.data(), 1, r.report.size(), stderr);
+    }
     return r;
   }
   double scale = 1.0;
