@@ -75,7 +75,7 @@ void release_frame_cache() noexcept {
       if (!exchange().classes[k].enqueue(batch)) {
         for (FreeBlock* b = batch; b;) {  // out of memory for the queue: free them
           FreeBlock* next = b->next;
-          ::operator delete(static_cast<void*>(b));
+          ::operator delete (static_cast<void*>(b), std::align_val_t{kFrameAlignment});
           b = next;
         }
       }
@@ -98,7 +98,7 @@ void* allocate_frame_slow(std::size_t size) {
     }
   }
   // Round up so that the block fits any frame of its class when it is recycled.
-  return ::operator new(rounded(size));
+  return ::operator new (rounded(size), std::align_val_t{kFrameAlignment});
 }
 
 void deallocate_frame_slow(void* p, std::size_t size) noexcept {
@@ -134,7 +134,7 @@ void deallocate_frame_slow(void* p, std::size_t size) noexcept {
       c.count[k] += batch->count;
     }
   }
-  ::operator delete(p);
+  ::operator delete (p, std::align_val_t{kFrameAlignment});
 }
 
 }  // namespace weft::detail

@@ -13,6 +13,17 @@
 //
 // Measured in bench/micro/micro_frame_alloc.cpp against oneTBB's
 // scalable_malloc and plain operator new (figures in bench/RESULTS.md).
+//
+// Alignment. Every block is kFrameAlignment (64) bytes aligned, and sizes
+// are multiples of it, so a recycled block stays aligned. A coroutine frame
+// that holds an over-aligned local (weft::Queue's cache-line members, a user's
+// alignas(64) type) needs its frame aligned too: g++ 12 lays the frame out for
+// that alignment but calls the plain operator new(size) (P2014's aligned form
+// is not implemented), and with AVX code generation it then zeroes the promise
+// with aligned vector stores (M1: crashes with -march=native). Clang realigns
+// such frames itself; weft aligns for both, since the inline fast path runs in
+// code built by the user's compiler. Locals aligned beyond 64 bytes are not
+// supported in weft coroutines.
 #pragma once
 
 #include <cstddef>
@@ -25,9 +36,11 @@ struct FreeBlock {
   FreeBlock* next;
 };
 
+/// The alignment of every block (a cache line).
+inline constexpr std::size_t kFrameAlignment = 64;
 /// Size classes are multiples of kFrameGranule up to kMaxCachedFrame; larger
-/// frames go straight to the heap.
-inline constexpr std::size_t kFrameGranule = 16;
+/// frames go straight to the heap (aligned too).
+inline constexpr std::size_t kFrameGranule = kFrameAlignment;
 inline constexpr std::size_t kMaxCachedFrame = 1024;
 inline constexpr std::size_t kFrameClasses = kMaxCachedFrame / kFrameGranule;
 /// Blocks per size class a thread keeps before handing a batch to the exchange
@@ -64,10 +77,10 @@ inline std::size_t frame_class(std::size_t size) noexcept {
 // (or a custom allocator) would hide; the model build explores no allocator
 // internals (moodycamel exchange).
 inline void* allocate_frame(std::size_t size) {
-  return ::operator new(size);
+  return ::operator new (size, std::align_val_t{kFrameAlignment});
 }
 inline void deallocate_frame(void* p, std::size_t size) noexcept {
-  ::operator delete(p, size);
+  ::operator delete (p, size, std::align_val_t{kFrameAlignment});
 }
 #else
 /// O(1), no atomics on the fast path.
