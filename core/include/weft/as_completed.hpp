@@ -25,6 +25,8 @@
 //  - Tasks given as Tasks are spawned at construction (asyncio wraps coroutines
 //    in tasks at once) and their results are moved out; results of JoinHandles
 //    the caller passed are copied (a move-only value is moved out once).
+//  - Handles of the same task count once (asyncio builds a set of the
+//    futures it is given): {t, t, t} yields one result.
 //  - next() after every task was handed out throws InvalidStateError; an empty
 //    set std::invalid_argument; an empty handle InvalidStateError.
 //
@@ -45,6 +47,7 @@
 #include <vector>
 
 #include "weft/detail/completion_queue.hpp"
+#include "weft/detail/distinct_handles.hpp"
 #include "weft/join_handle.hpp"
 #include "weft/runtime.hpp"
 #include "weft/task.hpp"
@@ -57,9 +60,7 @@ class AsCompleted {
  public:
   explicit AsCompleted(std::vector<JoinHandle<T>> handles,
                        std::optional<Clock::duration> timeout = std::nullopt)
-      : handles_(std::move(handles)) {
-    for (const auto& h : handles_)
-      if (!h) throw InvalidStateError("weft::as_completed: empty JoinHandle");
+      : handles_(detail::distinct_handles(std::move(handles), "weft::as_completed")) {
     start(timeout);
   }
 

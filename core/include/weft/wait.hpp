@@ -7,7 +7,8 @@
 // FirstException: a task failed with something other than CancelledError, or
 // all finished; AllCompleted: all finished — or when `timeout` has passed,
 // whichever comes first. `done` holds the handles of the tasks finished at that
-// moment and `pending` the others, each in input order (asyncio returns sets).
+// moment and `pending` the others, each in input order and each task once
+// (asyncio returns sets).
 //
 // Semantics (asyncio)
 //  - wait() cancels nothing: not on timeout, not when the awaiting task is
@@ -29,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "weft/detail/distinct_handles.hpp"
 #include "weft/detail/join_set.hpp"
 #include "weft/join_handle.hpp"
 #include "weft/task.hpp"
@@ -60,12 +62,11 @@ template <class T>
                                        std::optional<Clock::duration> timeout = std::nullopt) {
   if (handles.empty()) throw std::invalid_argument("weft::wait: the set of tasks is empty");
   detail::JoinTrigger trigger = detail::wait_trigger(when);
+  handles = detail::distinct_handles(std::move(handles), "weft::wait");
   std::vector<detail::TaskHeader*> tasks;
   tasks.reserve(handles.size());
-  for (const auto& h : handles) {
-    if (!h) throw InvalidStateError("weft::wait: empty JoinHandle");
+  for (const auto& h : handles)
     tasks.push_back(h.header());
-  }
   co_await detail::wait_on(tasks, trigger, timeout);
   WaitResult<T> out;
   for (auto& h : handles)
