@@ -179,6 +179,9 @@ long IoSource::attempt(std::uint64_t mask, std::uint64_t bit, const char* what, 
     }
     throw IoError(errno, what);
   }
+  // Bytes moved: the caller's result must stand even if a cancel() is pending
+  // (a task that ends without another suspension keeps it; see task_header.hpp).
+  if (r > 0) weft::detail::keep_result_over_pending_cancel();
   return r;
 }
 

@@ -188,11 +188,13 @@ void run_exchange(const char* name, std::int64_t maxsize, bool check_fifo, long 
       }
     });
     auto join_all = [&]() -> weft::Task<void> {
+      // Every task started before the first cancel (the canceller waits for
+      // that), so a task that ends cancelled got a request after its last
+      // suspension (asyncio ends it cancelled); what it took was counted.
       for (auto& t : tasks) {
         try {
           co_await t;
         } catch (const weft::CancelledError&) {
-          ADD_FAILURE() << "a task was cancelled before it started";
         }
       }
       // Everything was received and marked done: join() returns at once.

@@ -84,7 +84,10 @@ class BlockingAwaiter : public Suspension {
     submitted_ = true;
   }
   auto await_resume() {
-    if (cancelled_ || job_->discarded()) throw CancelledError();
+    if (cancelled_ || job_->discarded()) detail::throw_cancelled_at_resume();
+    // The job ran: its result (and its side effects) stand; a cancel() that
+    // arrived meanwhile comes at the next suspension.
+    detail::keep_result_over_pending_cancel();
     return job_->take();
   }
 

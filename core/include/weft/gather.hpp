@@ -22,8 +22,9 @@
 //  - Cancelling the awaiting task cancels every task of the gather and waits
 //    until all of them have finished; then the gather throws CancelledError
 //    (whatever the tasks returned). If the gather's condition was already met
-//    when the cancellation arrived, the result stands and the cancellation is
-//    delivered at the next suspension point.
+//    when the cancellation arrived but the awaiting task had not resumed yet,
+//    the gather throws CancelledError at that resumption (asyncio); if the
+//    task was running, at its next suspension point.
 //  - Results are moved out of the tasks the gather spawned, and copied from
 //    JoinHandles the caller passed (a move-only value is moved out once, as
 //    `co_await handle` does). An empty handle or Task throws InvalidStateError.
@@ -139,7 +140,7 @@ Task<> gather_wait(const Tasks& tasks) {
     ref.set->watch(i, gather_header(tasks[i]));
   JoinSetAwaiter all(ref.set, /*cancel_tasks=*/true);
   co_await all;
-  if (ref.set->cancelled()) throw CancelledError();
+  if (ref.set->cancelled() || (all.suspended && take_pending_cancel())) throw_cancelled_at_resume();
   if constexpr (!ReturnExceptions) {
     std::int32_t k = ref.set->first_failed();
     if (k >= 0) gather_rethrow(gather_header(tasks[static_cast<std::size_t>(k)]));

@@ -47,6 +47,7 @@ namespace detail {
 struct JoinAwaiterBase : Suspension, CompletionListener {
   TaskHeader* target = nullptr;
   TaskHeader* waiter = nullptr;
+  bool suspended = false;  ///< the waiter really waited (a resumption, not a ready path)
 
   bool ready() const;
   bool suspend(std::coroutine_handle<> h);
@@ -76,17 +77,20 @@ class JoinHandle {
   bool valid() const noexcept { return p_ != nullptr; }
   explicit operator bool() const noexcept { return valid(); }
 
+  // The queries and cancel() below throw InvalidStateError on an empty
+  // (default-constructed or moved-from) handle.
+
   /// The task has finished (with a value, an exception or by cancellation). Wait-free.
-  bool done() const noexcept { return header()->done(); }
+  bool done() const { return header()->done(); }
   /// The task finished by cancellation (asyncio's Task.cancelled()). Wait-free.
-  bool cancelled() const noexcept {
+  bool cancelled() const {
     return header()->state_.load(std::memory_order_acquire) & detail::TaskHeader::kCancelledResult;
   }
   /// Requests cancellation (asyncio's Task.cancel()): false if already finished. Any thread;
   /// lock-free.
-  bool cancel() const noexcept { return header()->cancel(); }
+  bool cancel() const { return header()->cancel(); }
   /// Number of pending cancellation requests (asyncio's Task.cancelling()).
-  std::uint32_t cancelling() const noexcept { return header()->cancelling(); }
+  std::uint32_t cancelling() const { return header()->cancelling(); }
 
   /// Lets the task run on without this handle. A failure nobody retrieves is
   /// reported in debug mode ("exception was never retrieved").
@@ -123,7 +127,15 @@ class JoinHandle {
       return ready();
     }
     bool await_suspend(std::coroutine_handle<> h) { return suspend(h); }
-    T await_resume() const { return handle->retrieve(move_out); }
+    T await_resume() const {
+      // The awaited task ended cancelled (maybe by our own cancellation,
+      // handed off to it): one CancelledError for this resumption.
+      if (target->state_.load(std::memory_order_acquire) & detail::TaskHeader::kCancelledResult)
+        detail::fold_pending_cancel();
+      else if (suspended && detail::take_pending_cancel())
+        detail::throw_cancelled_at_resume();  // the result stays with the task
+      return handle->retrieve(move_out);
+    }
   };
 
   Awaiter operator co_await() const& noexcept { return make_awaiter(false); }
@@ -187,6 +199,7 @@ class JoinHandle {
     if constexpr (std::is_copy_constructible_v<T>) {
       if (s & H::kResultCopied) return p_->copy();  // a copy may be reading it right now
     }
+    detail::keep_result_over_pending_cancel();  // moved out: the value is ours alone
     return p_->take();
   }
 

@@ -38,10 +38,11 @@ struct ShieldAwaiterBase : Suspension {
   TaskHeader* target = nullptr;
   ShieldLink* link = nullptr;
   bool cancelled = false;
+  bool suspended = false;  ///< the waiter really waited
 
   ShieldAwaiterBase() = default;
   ShieldAwaiterBase(ShieldAwaiterBase&& o) noexcept
-      : Suspension(o), target(o.target), link(std::exchange(o.link, nullptr)) {}
+      : Suspension(o), target(o.target), link(std::exchange(o.link, nullptr)) {}  // before use
   ~ShieldAwaiterBase() {
     if (link) link->release();
   }

@@ -170,6 +170,11 @@ class [[nodiscard]] Task {
 
   /// Gives up ownership of the frame (used by spawn()).
   std::coroutine_handle<promise_type> release() noexcept { return std::exchange(h_, {}); }
+  /// Destroys the frame without running it, on purpose: no "never awaited"
+  /// report (for combinators that consume a Task unstarted, as wait_for(t, 0)).
+  void discard() noexcept {
+    if (h_) std::exchange(h_, {}).destroy();
+  }
   std::coroutine_handle<promise_type> handle() const noexcept { return h_; }
 
  private:
@@ -187,6 +192,13 @@ class [[nodiscard]] Task {
 };
 
 namespace detail {
+template <class>
+struct is_task : std::false_type {};
+template <class T>
+struct is_task<Task<T>> : std::true_type {};
+template <class T>
+inline constexpr bool is_task_v = is_task<T>::value;
+
 template <class T>
 Task<T> Promise<T>::get_return_object() noexcept {
   return Task<T>(std::coroutine_handle<Promise<T>>::from_promise(*this));

@@ -103,11 +103,6 @@ struct SourceLocation {
 namespace detail {
 class GroupState;
 struct GroupSlot;
-
-template <class>
-struct is_task : std::false_type {};
-template <class T>
-struct is_task<Task<T>> : std::true_type {};
 }  // namespace detail
 
 class TaskGroup {

@@ -13,9 +13,9 @@
 //
 // Timers live in the timer wheel of the worker the task runs on (1 ms
 // resolution; O(1) arm and cancel from any thread). A timer never fires before
-// its deadline. A sleep may end up to about 1 ms (plus scheduling delay) after
-// it; a timeout up to one more tick of the kernel's coarse clock (4 ms at 250 Hz),
-// because its start is read from that cheaper clock (rounded up, never early).
+// its deadline; it may fire up to about 1 ms (plus scheduling delay) after it.
+// A deadline at or before now (timeout(0), a time point in the past) fires at
+// the next suspension point inside the scope.
 //
 // Timeouts follow asyncio 3.12+: when the deadline passes, the running task is
 // cancelled; whatever it awaits inside the scope is withdrawn (a nested Task
@@ -43,6 +43,7 @@
 #include "weft/detail/timeout_scope.hpp"
 #include "weft/detail/timer_entry.hpp"
 #include "weft/errors.hpp"
+#include "weft/join_handle.hpp"
 #include "weft/task.hpp"
 
 #ifdef WEFT_MODEL
@@ -68,20 +69,17 @@ inline Clock::time_point from_ns(std::int64_t ns) noexcept {
   return Clock::time_point(
       std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(ns)));
 }
-/// now + d without overflowing for huge durations (`now` from the precise clock).
+/// now + d, clamped to [0, INT64_MAX] for huge durations (`now` from the
+/// precise clock: CLOCK_MONOTONIC_COARSE was tried for timeouts and dropped,
+/// it lagged the precise clock by more than its resolution on a VM, so
+/// deadlines taken from it could fire early).
 inline std::int64_t deadline_after(Clock::duration d) noexcept {
   std::int64_t now = to_ns(Clock::now());
   std::int64_t dn = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
   if (dn > 0 && now > INT64_MAX - dn) return INT64_MAX;
+  if (dn < 0 && dn < -now) return 0;
   return now + dn;
 }
-
-/// A deadline `d` from now that is never earlier than the precise one, read
-/// from CLOCK_MONOTONIC_COARSE (about 5 ns instead of about 24 ns here) plus
-/// that clock's resolution: it lags the precise clock by at most one of its
-/// ticks. Timeouts use it, so a scope around a ready operation costs no precise
-/// clock read; the price is firing up to one coarse tick (4 ms at 250 Hz) late.
-std::int64_t coarse_deadline_after(Clock::duration d) noexcept;
 
 struct SleepAwaiter : Suspension {
   std::int64_t deadline_ns;
@@ -131,20 +129,43 @@ decltype(auto) as_awaitable(F&& f) {
 template <class F>
 using as_awaitable_t = std::decay_t<decltype(as_awaitable(std::declval<F>()))>;
 
+template <class>
+inline constexpr bool is_join_handle_v = false;
+template <class T>
+inline constexpr bool is_join_handle_v<JoinHandle<T>> = true;
+
 /// Runs one awaitable inside a TimeoutScope without a coroutine frame of its
 /// own: enter on await_ready, convert on await_resume.
+///
+/// `expired` (wait_for with a timeout <= 0, asyncio 3.12's special case):
+/// the awaitable is never started and TimeoutError is thrown, except for a
+/// JoinHandle: its task is running already, so its result is returned if it
+/// has finished; otherwise it is cancelled and awaited, and its
+/// CancelledError becomes TimeoutError (a task that swallows the cancellation
+/// returns its value).
 template <class Aw, class ScopeRef>
 class TimeoutAwaiter {
   using Inner = std::remove_reference_t<awaiter_t<Aw>>;
   static constexpr bool kOwnsInner = HasMemberCoAwait<Aw>;
+  static constexpr bool kJoin = is_join_handle_v<std::decay_t<Aw>>;
 
  public:
   using result_type = await_result_t<Aw>;
 
-  TimeoutAwaiter(Aw aw, ScopeRef scope) : aw_(std::move(aw)), scope_(std::move(scope)) {}
+  TimeoutAwaiter(Aw aw, ScopeRef scope, bool expired = false)
+      : aw_(std::move(aw)), scope_(std::move(scope)), expired_(expired) {}
   TimeoutAwaiter(TimeoutAwaiter&&) = default;
 
   bool await_ready() {
+    if (expired_) {
+      if constexpr (kJoin) {
+        if (aw_ && !aw_.done()) aw_.cancel();
+        inner_.emplace(std::move(aw_).operator co_await());
+        return inner().await_ready();
+      } else {
+        return true;  // never started: await_resume throws TimeoutError
+      }
+    }
     scope().enter();
     try {
       if constexpr (kOwnsInner) inner_.emplace(std::move(aw_).operator co_await());
@@ -156,6 +177,7 @@ class TimeoutAwaiter {
   }
   template <class H>
   auto await_suspend(H h) {
+    if (expired_) return inner().await_suspend(h);  // a JoinHandle's task, being cancelled
     try {
       return inner().await_suspend(h);
     } catch (...) {
@@ -164,6 +186,7 @@ class TimeoutAwaiter {
     }
   }
   result_type await_resume() {
+    if (expired_) return expired_result();
     std::exception_ptr cancelled;
     try {
       if constexpr (std::is_void_v<result_type>) {
@@ -194,9 +217,24 @@ class TimeoutAwaiter {
   }
   TimeoutScope& scope() { return *scope_; }
 
+  result_type expired_result() {
+    if constexpr (kJoin) {
+      try {
+        return inner().await_resume();
+      } catch (const CancelledError&) {
+        throw TimeoutError();
+      }
+    } else {
+      if constexpr (is_task_v<std::decay_t<Aw>>)
+        aw_.discard();  // consumed unstarted, like a task asyncio cancels before it runs
+      throw TimeoutError();
+    }
+  }
+
   Aw aw_;
   std::optional<std::conditional_t<kOwnsInner, Inner, char>> inner_;
   ScopeRef scope_;
+  bool expired_ = false;
 };
 
 /// Owns its scope on the heap-free path: the scope must not move once entered,
@@ -276,8 +314,7 @@ template <class F>
 [[nodiscard]] auto timeout(Clock::duration d, F&& body) {
   using Aw = detail::as_awaitable_t<F>;
   return detail::TimeoutAwaiter<Aw, detail::OwnedScope>(
-      detail::as_awaitable(std::forward<F>(body)),
-      detail::OwnedScope(detail::coarse_deadline_after(d)));
+      detail::as_awaitable(std::forward<F>(body)), detail::OwnedScope(detail::deadline_after(d)));
 }
 
 /// asyncio.timeout_at(when).
@@ -290,8 +327,17 @@ template <class F>
 
 /// asyncio.wait_for(aw, timeout): the result of `aw`, or weft::TimeoutError after
 /// cancelling it (and waiting for it to finish unwinding) when `d` passes first.
+/// A timeout <= 0 does not start `aw` (a Task or another awaitable): it throws
+/// TimeoutError at once; for a JoinHandle it returns the result of a finished
+/// task, and otherwise cancels the task, waits for it and throws TimeoutError
+/// (asyncio 3.12).
 template <class Aw>
 [[nodiscard]] auto wait_for(Aw&& aw, Clock::duration d) {
+  using A = detail::as_awaitable_t<Aw>;
+  if (d.count() <= 0)
+    return detail::TimeoutAwaiter<A, detail::OwnedScope>(detail::as_awaitable(std::forward<Aw>(aw)),
+                                                         detail::OwnedScope(std::nullopt),
+                                                         /*expired=*/true);
   return timeout(d, std::forward<Aw>(aw));
 }
 

@@ -122,6 +122,19 @@ bool Idle::is_parked(unsigned worker) const noexcept {
   return parked_[worker / 64].load(std::memory_order_acquire) & (1ull << (worker % 64));
 }
 
+bool Idle::is_parked_after_publish(unsigned worker) noexcept {
+  const std::uint64_t mask = 1ull << (worker % 64);
+#ifdef WEFT_TSAN
+  // TSan does not model fences: an RMW on the word orders the same way.
+  return parked_[worker / 64].fetch_or(0, std::memory_order_seq_cst) & mask;
+#else
+  // seq_cst: the caller's publication (an inbox push) before this read of the
+  // bit, against the parker's seq_cst bit set, fence and inbox re-check.
+  fence(std::memory_order_seq_cst);
+  return parked_[worker / 64].load(std::memory_order_relaxed) & mask;
+#endif
+}
+
 unsigned Idle::num_searching() const noexcept {
   return state_.load(std::memory_order_relaxed) & kSearchMask;
 }

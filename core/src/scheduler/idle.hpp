@@ -55,8 +55,11 @@ class Idle {
   /// worker was still marked parked and has now unmarked itself; false if a
   /// notifier unparked it (it then counts as searching).
   bool unpark_self(unsigned worker) noexcept;
-  /// Marks every parked worker unparked (shutdown).
   bool is_parked(unsigned worker) const noexcept;
+  /// is_parked() for a caller that has just published something the worker
+  /// re-checks before it sleeps (an inbox entry): one of the two sees the
+  /// other (Dekker pairing with transition_to_parked + fence + re-check).
+  bool is_parked_after_publish(unsigned worker) noexcept;
 
   unsigned num_searching() const noexcept;
 

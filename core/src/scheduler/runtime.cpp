@@ -112,7 +112,7 @@ void YieldAwaiter::await_suspend(std::coroutine_handle<> h) {
 }
 
 void YieldAwaiter::await_resume() const {
-  if (cancelled) throw CancelledError();
+  if (cancelled || take_pending_cancel()) throw_cancelled_at_resume();
 }
 
 Withdraw YieldAwaiter::withdraw_yield(Suspension* self, TaskHeader*) noexcept {
@@ -143,6 +143,7 @@ bool JoinAwaiterBase::suspend(std::coroutine_handle<> h) {
     waiter->suspended_on_ = nullptr;
     return false;  // finished meanwhile: do not suspend
   }
+  suspended = true;
   return true;
 }
 

@@ -196,6 +196,15 @@ void Scheduler::on_complete(TaskHeader* t) noexcept {
   std::uint32_t s = t->state_.load(std::memory_order_relaxed);
   std::uint32_t next;
   do {
+    if ((s & H::kCancelPending) && !t->error_ && !t->has_flag(H::kKeepResult)) {
+      // S1: a cancel() that arrived after the task's last suspension (while it
+      // was woken with a result, or while it ran its last step) ends it
+      // cancelled, as asyncio does ("cancelled right before coro stops"); its
+      // value is dropped -- unless that value may hold data that exists
+      // nowhere else (kKeepResult).
+      t->error_ = std::make_exception_ptr(CancelledError());
+      cancelled = true;
+    }
     next = (s & ~(H::kRunning | H::kNotified | H::kCancelPending | H::kScheduled |
                   H::kCancelDelivering)) |
            H::kComplete | (cancelled ? H::kCancelledResult : 0u);
@@ -212,7 +221,16 @@ void Scheduler::on_complete(TaskHeader* t) noexcept {
     external_completions_.fetch_add(1, std::memory_order_release);
   // acq_rel: acquire the listeners' fields, release the result to late add_listener()s.
   void* head = t->link_.exchange(TaskHeader::listeners_done(), std::memory_order_acq_rel);
+  // The stack holds the newest listener first: notify in the order they
+  // started waiting (asyncio runs done-callbacks FIFO; S7).
+  CompletionListener* fifo = nullptr;
   for (auto* l = static_cast<CompletionListener*>(head); l;) {
+    CompletionListener* older = l->next;
+    l->next = fifo;
+    fifo = l;
+    l = older;
+  }
+  for (auto* l = fifo; l;) {
     CompletionListener* next_listener = l->next;  // l may be gone after on_complete
     l->on_complete(l, t);
     l = next_listener;
@@ -226,7 +244,7 @@ void Scheduler::on_complete(TaskHeader* t) noexcept {
     // never look, and the frame (with the task's by-value parameters: a
     // socket, say) would live on: wake it for the first entry.
     Worker& home = *workers_[t->home_];
-    if (home.registry().remove_remote(t) && idle_.is_parked(home.index())) home.parker().unpark();
+    if (home.registry().remove_remote(t)) home.wake_if_parked();
   }
 }
 
@@ -324,6 +342,10 @@ void Scheduler::shutdown() {
   for (auto& w : workers_)
     w->join();
   accepting_.store(false, std::memory_order_release);
+  // The blocking pool's threads may be finishing a job whose wake() is still
+  // queuing its task: let them end while the queues and the idle set they
+  // touch are alive (the members below the pool are destroyed first).
+  blocking_pool_.shutdown(std::chrono::milliseconds(10'000));
   if (options_.debug) debug_unregister(this);
   // 3. Whatever is left refused to finish, or was never reached.
   if (live_tasks() != 0) report_unfinished();

@@ -109,6 +109,10 @@ class Worker {
   void begin_wake_batch() noexcept { batching_ = true; }
   void end_wake_batch() noexcept;
 
+  /// Any thread: unparks this worker if it sleeps, so that it looks at its
+  /// inboxes (finished tasks, cancelled timers) now rather than at its next timer.
+  void wake_if_parked() noexcept;
+
   unsigned index() const noexcept { return index_; }
   Parker& parker() noexcept { return parker_; }
   TaskRegistry& registry() noexcept { return registry_; }
@@ -135,6 +139,9 @@ class Worker {
   TaskHeader* steal_from(Worker& victim) noexcept;
   void run_task(TaskHeader* t);
   void maintenance();
+  /// After a push to this worker's LIFO slot or run queue: wake a parked worker
+  /// if nobody searches (once per wake batch).
+  void notify_after_push() noexcept;
   void poll_timers();
   void park();
   void cancel_registered_tasks();

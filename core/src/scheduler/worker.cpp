@@ -62,6 +62,10 @@ void Worker::run() {
   release_frame_cache();
 }
 
+void Worker::wake_if_parked() noexcept {
+  if (sched_.idle_.is_parked_after_publish(index_)) parker_.unpark();
+}
+
 void Worker::end_wake_batch() noexcept {
   batching_ = false;
   if (batched_push_) {
@@ -89,6 +93,7 @@ void Worker::push_lifo(TaskHeader* t) noexcept {
     // Only the owner stores into its slot; thieves only take it (exchange).
     // release: the task's state written by its waker is visible to a thief.
     lifo_.store(t, std::memory_order_release);
+    notify_after_push();
     return;
   }
   push_back(t);
@@ -99,6 +104,10 @@ void Worker::push_back(TaskHeader* t) noexcept {
     sched_.inject_.push(t);
     bump(overflows_);
   }
+  notify_after_push();
+}
+
+void Worker::notify_after_push() noexcept {
   if (batching_)
     batched_push_ = true;
   else
@@ -208,6 +217,7 @@ void Worker::run_task(TaskHeader* t) {
       return;
     }
   }
+  t->clear_flag(TaskHeader::kKeepResult);  // about this resumption only
   ThreadContext& c = tls_context;
   c.current = t;
   c.budget = kTaskBudget;

@@ -150,7 +150,7 @@ bool CompletionQueueAwaiter::await_suspend(std::coroutine_handle<> h) {
 }
 
 void CompletionQueueAwaiter::await_resume() const {
-  if (withdrawn) throw CancelledError();
+  if (withdrawn) throw_cancelled_at_resume();
 }
 
 Withdraw CompletionQueueAwaiter::withdraw_queue(Suspension* self, TaskHeader*) noexcept {

@@ -138,11 +138,12 @@ bool JoinSetAwaiter::await_suspend(std::coroutine_handle<> h) {
     self->suspended_on_ = nullptr;
     return false;
   }
+  suspended = true;
   return true;
 }
 
 void JoinSetAwaiter::await_resume() const {
-  if (withdrawn) throw CancelledError();
+  if (withdrawn || (suspended && take_pending_cancel())) throw_cancelled_at_resume();
 }
 
 Withdraw JoinSetAwaiter::withdraw_join_set(Suspension* self, TaskHeader*) noexcept {

@@ -16,6 +16,7 @@ bool ShieldAwaiterBase::suspend(std::coroutine_handle<> h) {
     self->suspended_on_ = nullptr;
     return false;
   }
+  suspended = true;
   return true;
 }
 
@@ -24,7 +25,7 @@ void ShieldAwaiterBase::finish() {
     link->release();
     link = nullptr;
   }
-  if (cancelled) throw CancelledError();
+  if (cancelled || (suspended && take_pending_cancel())) throw_cancelled_at_resume();
 }
 
 void ShieldAwaiterBase::on_target_complete(CompletionListener* self, TaskHeader*) noexcept {

@@ -170,7 +170,7 @@ class GroupState {
     bool listening = child->add_listener(s);
     if (word_.load(std::memory_order_seq_cst) & kAborting) cancel_slot(s);
     if (!listening) child_done(s, child);  // it finished already
-    if (outside) retire(s->chunk);  // after this the state may be gone
+    if (outside) retire(s->chunk);         // after this the state may be gone
   }
 
   static void on_slot_complete(CompletionListener* l, TaskHeader* child) noexcept {
@@ -229,7 +229,10 @@ class GroupState {
       // reached the body was ours and does not propagate.
       if (parent_->uncancel() == 0) propagate = nullptr;
     }
-    if (propagate && errors.empty()) std::rethrow_exception(propagate);
+    if (propagate && errors.empty()) {
+      fold_pending_cancel();  // one CancelledError for this resumption (R8)
+      std::rethrow_exception(propagate);
+    }
     if (!errors.empty()) {
       if (parent_->cancelling() > 0) {
         // Cancelled from outside too: keep the count and re-arm the request so
@@ -291,8 +294,9 @@ class GroupState {
     if ((w & kClosed) || ((w & kExiting) && (w & kCountMask) == 0)) refuse(" has finished", where_);
     if (!(w & kAborting)) return;
     if (own_task && (w & kParentCancelled)) {
-      bool delivered = (w & kParentCancelMade) &&
-                       !(parent_->state_.load(std::memory_order_acquire) & TaskHeader::kCancelPending);
+      bool delivered =
+          (w & kParentCancelMade) &&
+          !(parent_->state_.load(std::memory_order_acquire) & TaskHeader::kCancelPending);
       if (!delivered) return;
     }
     refuse(" is shutting down (a child failed or it was cancelled)", where_);

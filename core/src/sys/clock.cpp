@@ -26,12 +26,6 @@ std::int64_t monotonic_ns() noexcept {
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-std::int64_t coarse_resolution_ns() noexcept {
-  timespec r{};
-  if (clock_getres(CLOCK_MONOTONIC_COARSE, &r) != 0) return 10'000'000;  // assume 100 Hz
-  return static_cast<std::int64_t>(r.tv_sec) * 1'000'000'000 + r.tv_nsec;
-}
-
 void sleep_ns(std::int64_t ns) noexcept {
   os_sleep(ns);
 }
@@ -40,15 +34,6 @@ void sleep_ns(std::int64_t ns) noexcept {
 
 std::int64_t monotonic_ns() noexcept {
   return model::now_ns();
-}
-
-/// Virtual time has no ticks to lag by: the coarse clock is the precise one.
-std::int64_t coarse_monotonic_ns() noexcept {
-  return model::now_ns();
-}
-
-std::int64_t coarse_resolution_ns() noexcept {
-  return 4'000'000;  // as a 250 Hz kernel: code that adds it runs the same way
 }
 
 void sleep_ns(std::int64_t ns) noexcept {

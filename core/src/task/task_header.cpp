@@ -2,12 +2,67 @@
 // weft/detail/task_header.hpp; the owner-side half lives in Scheduler::release().
 #include "weft/detail/task_header.hpp"
 
+#include <vector>
+
 #include "scheduler/scheduler.hpp"
 #include "weft/detail/task_info.hpp"
+#include "weft/errors.hpp"
 
 namespace weft::detail {
 
 void report_unretrieved(TaskHeader* t) noexcept;  // debug.cpp
+
+namespace {
+
+/// Tasks this thread took ownership of in cancel() and has not released yet.
+/// Releasing a task withdraws what it waits on, which may cancel() the task it
+/// awaits, and so on down a chain of joins: the first cancel() on the thread
+/// releases them one by one here instead of recursing (R4: 100,000 tasks
+/// awaiting each other overflowed the stack).
+thread_local std::vector<TaskHeader*> tls_to_release;
+thread_local bool tls_releasing = false;
+
+void release_owned(TaskHeader* t) noexcept {
+  if (tls_releasing) {
+    tls_to_release.push_back(t);  // we own it: nobody else touches it meanwhile
+    return;
+  }
+  tls_releasing = true;
+  t->scheduler()->release(t, /*yielded=*/false);
+  while (!tls_to_release.empty()) {
+    TaskHeader* next = tls_to_release.back();
+    tls_to_release.pop_back();
+    next->scheduler()->release(next, /*yielded=*/false);
+  }
+  tls_releasing = false;
+}
+
+}  // namespace
+
+void fold_pending_cancel() noexcept {
+  if (TaskHeader* t = tls_context.current)
+    // Owner-only state of a running task; acq_rel like every state change.
+    if (t->state_.load(std::memory_order_relaxed) & TaskHeader::kCancelPending)
+      t->state_.fetch_and(~TaskHeader::kCancelPending, std::memory_order_acq_rel);
+}
+
+bool take_pending_cancel() noexcept {
+  TaskHeader* t = tls_context.current;
+  if (!t || !(t->state_.load(std::memory_order_relaxed) & TaskHeader::kCancelPending)) return false;
+  // acq_rel: as every state change; an uncancel() may have dropped it meanwhile.
+  return t->state_.fetch_and(~TaskHeader::kCancelPending, std::memory_order_acq_rel) &
+         TaskHeader::kCancelPending;
+}
+
+void keep_result_over_pending_cancel() noexcept {
+  // Whether or not a cancel() is pending yet: one may arrive before the task ends.
+  if (TaskHeader* t = tls_context.current) t->set_flag(TaskHeader::kKeepResult);  // owner-only
+}
+
+void throw_cancelled_at_resume() {
+  fold_pending_cancel();
+  throw CancelledError();
+}
 
 void TaskHeader::wake() noexcept {
   std::uint32_t s = state_.load(std::memory_order_relaxed);
@@ -51,7 +106,7 @@ bool TaskHeader::cancel() noexcept {
     // acquire: see suspended_on_ as the last owner left it.
     if (state_.compare_exchange_weak(s, s | kRunning | kCancelPending, std::memory_order_acq_rel,
                                      std::memory_order_acquire)) {
-      scheduler()->release(this, /*yielded=*/false);
+      release_owned(this);
       return true;
     }
   }

@@ -3,22 +3,12 @@
 
 #include <string>
 
-#include "sys/futex.hpp"
 #include "scheduler/scheduler.hpp"
+#include "sys/futex.hpp"
 #include "weft/detail/task_info.hpp"
 #include "weft/time.hpp"
 
 namespace weft::detail {
-
-std::int64_t coarse_deadline_after(Clock::duration d) noexcept {
-  // CLOCK_MONOTONIC_COARSE is CLOCK_MONOTONIC (steady_clock) as of the last
-  // tick: adding one resolution makes the start never earlier than the truth.
-  static const std::int64_t resolution = coarse_resolution_ns();
-  std::int64_t now = coarse_monotonic_ns() + resolution;
-  std::int64_t dn = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
-  if (dn > 0 && now > INT64_MAX - dn) return INT64_MAX;
-  return now + dn;
-}
 
 // ---- sleep ----
 
@@ -42,7 +32,7 @@ void SleepAwaiter::await_resume() {
     release_timer(entry);
     entry = nullptr;
   }
-  if (cancelled) throw CancelledError();
+  if (cancelled || take_pending_cancel()) throw_cancelled_at_resume();
 }
 
 void SleepAwaiter::on_fire(TimerEntry* e) noexcept {
@@ -90,7 +80,10 @@ void TimeoutScope::enter() {
 void TimeoutScope::arm() {
   armed = true;
   if (!deadline_ns || entry) return;
-  entry = arm_timer(*deadline_ns, &on_timeout_fire, task, /*hold_task_ref=*/true);
+  // A deadline at or before now fires at this suspension (S5), even while the
+  // wheel's clock lags behind: deadline 0 is always due.
+  std::int64_t at = *deadline_ns <= monotonic_ns() ? 0 : *deadline_ns;
+  entry = arm_timer(at, &on_timeout_fire, task, /*hold_task_ref=*/true);
 }
 
 bool TimeoutScope::close_timer() noexcept {

@@ -2,12 +2,12 @@
 // the per-worker wheel plumbing (see weft/detail/timer_entry.hpp).
 #include <new>
 
-#include "sys/futex.hpp"
 #include "scheduler/scheduler.hpp"
+#include "sys/futex.hpp"
+#include "time/worker_timers.hpp"
 #include "weft/detail/frame_allocator.hpp"
 #include "weft/detail/timer_entry.hpp"
 #include "weft/errors.hpp"
-#include "time/worker_timers.hpp"
 
 namespace weft::detail {
 namespace {
@@ -59,7 +59,10 @@ bool cancel_timer(TimerEntry* e) noexcept {
     w->timers().remove_cancelled(e);
   } else {
     e->refs.fetch_add(1, std::memory_order_relaxed);  // the inbox's reference
-    e->owner->timers().push_remote(e);
+    // A parked owner would not look at its inbox before its next timer, and
+    // the entry (with the task reference a timeout holds) would live on: wake
+    // it for the first entry (R7).
+    if (e->owner->timers().push_remote(e)) e->owner->wake_if_parked();
   }
   return true;
 }
@@ -87,13 +90,14 @@ void WorkerTimers::remove_cancelled(TimerEntry* e) noexcept {
   release_timer(e);
 }
 
-void WorkerTimers::push_remote(TimerEntry* e) noexcept {
+bool WorkerTimers::push_remote(TimerEntry* e) noexcept {
   TimerEntry* head = inbox_.load(std::memory_order_relaxed);
   do {
     e->inbox_next = head;
     // release: the owner that pops e sees it fully.
   } while (
       !inbox_.compare_exchange_weak(head, e, std::memory_order_release, std::memory_order_relaxed));
+  return head == nullptr;
 }
 
 void WorkerTimers::drain_inbox() noexcept {

@@ -37,8 +37,10 @@ class WorkerTimers {
   bool insert(TimerEntry* e) noexcept { return wheel_.insert(e); }
   /// Owner: cancels a linked entry whose state the caller already moved to kCancelled.
   void remove_cancelled(TimerEntry* e) noexcept;
-  /// Any thread: hands a cancelled entry to the owner (the caller added a reference).
-  void push_remote(TimerEntry* e) noexcept;
+  /// Any thread: hands a cancelled entry to the owner (the caller added a
+  /// reference). Lock-free. Returns true if the inbox was empty (the caller
+  /// then makes sure the owner looks soon).
+  bool push_remote(TimerEntry* e) noexcept;
   /// Owner: unlinks the entries cancelled from other threads.
   void drain_inbox() noexcept;
   /// Owner: fires everything due at `now_ns`.

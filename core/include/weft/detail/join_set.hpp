@@ -102,6 +102,7 @@ struct JoinSetAwaiter : Suspension {
   JoinSet* set;
   bool cancel_tasks;  ///< withdrawal cancels the watched tasks (gather) or leaves (wait)
   bool withdrawn = false;
+  bool suspended = false;  ///< the waiter really waited (a resumption, not a ready path)
 
   JoinSetAwaiter(JoinSet* s, bool cancel) noexcept : set(s), cancel_tasks(cancel) {}
   bool await_ready() const noexcept { return set->fired(); }

@@ -71,6 +71,30 @@ struct CompletionListener {
   void (*on_complete)(CompletionListener* self, TaskHeader* task) noexcept = nullptr;
 };
 
+/// Called by an awaiter of the running task that is about to throw
+/// CancelledError at its resumption because a cancellation was handed off
+/// (a join, gather, TaskGroup join or sync-primitive wait): a cancel() request
+/// that arrived after the hand-off, while the task was being woken, is folded
+/// into this CancelledError instead of being delivered again at the next
+/// suspension (asyncio: one CancelledError per resumption; R8).
+void fold_pending_cancel() noexcept;
+/// fold_pending_cancel(), then throws weft::CancelledError: what every weft
+/// awaiter does when it ends a wait by cancellation.
+[[noreturn]] void throw_cancelled_at_resume();
+/// Called by an awaiter of the running task at its resumption, after its wait
+/// ended normally: true (and the request is taken) if a cancel() arrived while
+/// the task was being woken. The awaiter then gives back what it was granted
+/// (a lock or permit is passed on, a notification passed on) and throws
+/// CancelledError, as asyncio delivers a cancellation at the resumption.
+bool take_pending_cancel() noexcept;
+/// Called by an operation of the running task that hands it data that exists
+/// nowhere else (a Queue item, a moved-out result, bytes read or written): if
+/// the task finishes without another suspension, its result stands even if a
+/// cancel() is pending by then (S1's rule would drop the data; asyncio never
+/// handed it over). A pending cancellation is still delivered at the next
+/// suspension.
+void keep_result_over_pending_cancel() noexcept;
+
 class TaskHeader {
  public:
   // --- state_ bits ---
@@ -98,6 +122,11 @@ class TaskHeader {
   static constexpr std::uint16_t kAwaited = 1u << 2;     ///< nested Task: already awaited
   static constexpr std::uint16_t kRegistered = 1u << 3;  ///< in its worker's task registry
   static constexpr std::uint16_t kDebugTask = 1u << 5;   ///< spawned on a runtime in debug mode
+  /// Since its last resumption the task took data that exists nowhere else (a
+  /// Queue item, a result moved out of another task, bytes read or written):
+  /// if it finishes without another suspension, its result stands even with a
+  /// cancel() pending (see keep_result_over_pending_cancel()).
+  static constexpr std::uint16_t kKeepResult = 1u << 6;
 
   TaskHeader() noexcept = default;
   TaskHeader(const TaskHeader&) = delete;
@@ -111,6 +140,9 @@ class TaskHeader {
 
   /// asyncio's Task.cancel(): returns false if the task already finished.
   /// Safe from any thread. Lock-free: never waits for the task's owner.
+  /// Constant stack: cancelling a task that awaits a task that awaits ...
+  /// (each level forwards the request) runs the levels one after another, not
+  /// nested (R4).
   bool cancel() noexcept;
 
   bool done() const noexcept { return state_.load(std::memory_order_acquire) & kComplete; }
