@@ -29,8 +29,14 @@ class Condition::NotifyAwaiter : public detail::WaitAwaiter {
     (void)lock->release();
     return waits;
   }
-  /// True if notified, false if cancelled.
-  bool await_resume() const noexcept { return outcome() == kGranted; }
+  /// True if notified, false if cancelled. Notified while a cancel() was on its
+  /// way: true, and cancelled_after_notify (wait() passes the notification on).
+  bool await_resume() noexcept {
+    if (outcome() != kGranted) return false;
+    cancelled_after_notify = granted_after_wait() && detail::take_pending_cancel();
+    return true;
+  }
+  bool cancelled_after_notify = false;
 };
 
 Condition::Condition() : own_lock_(std::make_unique<Lock>()), lock_(own_lock_.get()) {}
@@ -41,8 +47,9 @@ Task<void> Condition::wait() {
   if (!lock_->held_by_current())
     throw RuntimeError(
         "weft::Condition::wait: the lock is not held by this task (acquire it first)");
-  const bool notified = co_await NotifyAwaiter(this);
-  bool cancelled = !notified;
+  NotifyAwaiter waiter(this);
+  const bool notified = co_await waiter;
+  bool cancelled = !notified || waiter.cancelled_after_notify;
   // Re-acquire the lock whatever happens (asyncio); cancellations meanwhile are
   // remembered and delivered once the lock is ours again.
   for (;;) {
@@ -57,7 +64,7 @@ Task<void> Condition::wait() {
   }
   if (cancelled) {
     if (notified) pass_on_notification();
-    throw CancelledError();
+    detail::throw_cancelled_at_resume();
   }
 }
 

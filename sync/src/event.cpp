@@ -12,7 +12,9 @@ using detail::WaitList;
 using detail::WaitNode;
 
 void Event::WaitAwaiter::await_resume() {
-  if (outcome() == WaitNode::kCancelled) throw CancelledError();
+  const std::uint32_t o = outcome();
+  if (o == WaitNode::kCancelled || (granted_after_wait() && detail::take_pending_cancel()))
+    detail::throw_cancelled_at_resume();
 }
 
 void Event::set() noexcept {

@@ -9,8 +9,8 @@
 namespace weft::detail {
 
 namespace {
-/// Counts live above two flag bits in a 64-bit word.
-constexpr std::int64_t kMaxQueueSize = std::int64_t{1} << 60;
+/// The counts of room_ and avail_ have 36 bits.
+constexpr std::int64_t kMaxQueueSize = std::int64_t{1} << 35;
 }  // namespace
 
 QueueCore::QueueCore(std::int64_t maxsize) : maxsize_(maxsize) {
@@ -25,7 +25,7 @@ QueueCore::Status QueueCore::reserve_room() noexcept {
   for (;;) {
     if (s & kShut) return Status::shut_down;
     // Putters waiting: the room belongs to them first (FIFO).
-    if ((s & kWaiting) || (bounded() && count(s) >= static_cast<std::uint64_t>(maxsize_)))
+    if ((s & kWaiterMask) || (bounded() && count(s) >= static_cast<std::uint64_t>(maxsize_)))
       return Status::full;
     // relaxed: the reservation publishes nothing; the storage orders its slots.
     if (room_.compare_exchange_weak(s, s + kOne, std::memory_order_relaxed)) return Status::ok;
@@ -37,7 +37,7 @@ void QueueCore::publish() noexcept {
   unfinished_.fetch_add(kUnfinishedOne, std::memory_order_relaxed);
   // release: the storage push happens-before a getter's reservation of it.
   std::uint64_t old = avail_.fetch_add(kOne, std::memory_order_release);
-  if (old & (kWaiting | kShut)) signal();
+  if (old & (kWaiterMask | kShut)) signal();
 }
 
 bool QueueCore::try_hand_over(void* item) noexcept {
@@ -48,9 +48,9 @@ bool QueueCore::try_hand_over(void* item) noexcept {
   // (acquire) makes the lists ours, and an item arriving meanwhile is a
   // concurrent put, which may go either way.
   std::uint64_t a = avail_.load(std::memory_order_relaxed);
-  if ((a & (kWaiting | kShut)) != kWaiting || count(a) != 0) return false;
+  if ((a & kShut) || !(a & kWaiterMask) || count(a) != 0) return false;
   std::uint64_t r = room_.load(std::memory_order_relaxed);
-  if ((r & kWaiting) || count(r) != 0 || !try_enter()) return false;
+  if ((r & kWaiterMask) || count(r) != 0 || !try_enter()) return false;
   bool handed = false;
   while (!getters_.empty()) {
     WaitNode* n = getters_.front();
@@ -58,9 +58,10 @@ bool QueueCore::try_hand_over(void* item) noexcept {
     if (!claim(n, WaitNode::kGranted)) continue;  // cancelled: its request follows
     give_item(n, item);
     // A put followed at once by its get: counted unfinished (before the getter
-    // can call task_done), never in the storage, never taking room. (match()
-    // in leave() clears the getters flag if the list ran empty.)
+    // can call task_done), never in the storage, never taking room; the getter
+    // is counted out (acq_rel: ordered with the fast paths' reservations).
     unfinished_.fetch_add(kUnfinishedOne, std::memory_order_relaxed);
+    avail_.fetch_sub(kWaiterOne, std::memory_order_acq_rel);
     finish(n);
     handed = true;
     break;
@@ -73,7 +74,7 @@ QueueCore::Status QueueCore::reserve_item(bool nowait) noexcept {
   std::uint64_t s = avail_.load(std::memory_order_relaxed);
   for (;;) {
     // Getters waiting: the items belong to them first (FIFO).
-    if ((s & kWaiting) || count(s) == 0) {
+    if ((s & kWaiterMask) || count(s) == 0) {
       // Shut down and nothing left to come: QueueShutDown. An awaiting get also
       // waits for puts still in flight (their room is reserved).
       if ((s & kShut) && (nowait || count(room_.load(std::memory_order_acquire)) == 0))
@@ -90,7 +91,7 @@ QueueCore::Status QueueCore::reserve_item(bool nowait) noexcept {
 void QueueCore::release_room() noexcept {
   // release: the item left the storage before its slot is reused.
   std::uint64_t old = room_.fetch_sub(kOne, std::memory_order_release);
-  if (old & (kWaiting | kShut)) signal();
+  if (old & (kWaiterMask | kShut)) signal();
 }
 
 // ---- task_done / join ----
@@ -106,7 +107,7 @@ void QueueCore::task_done() {
     // acq_rel: the work done for the item happens-before a woken join().
   } while (!unfinished_.compare_exchange_weak(u, next, std::memory_order_acq_rel,
                                               std::memory_order_relaxed));
-  if (unfinished_count(next) == 0 && (u & kWaiting)) signal();
+  if (unfinished_count(next) == 0 && (u & kJoiners)) signal();
 }
 
 bool QueueCore::drop_unfinished() noexcept {
@@ -147,7 +148,7 @@ void QueueCore::drain() noexcept {
   for (;;) {
     // Items promised to waiting getters are theirs: they were in the queue
     // before the shutdown, and the combiner is handing them over.
-    if (count(s) == 0 || (s & kWaiting)) break;
+    if (count(s) == 0 || (s & kWaiterMask)) break;
     if (!avail_.compare_exchange_weak(s, s - kOne, std::memory_order_acquire,
                                       std::memory_order_relaxed))
       continue;
@@ -156,10 +157,39 @@ void QueueCore::drain() noexcept {
     if (drop_unfinished()) zero = true;
     s = avail_.load(std::memory_order_acquire);
   }
-  if (zero && (unfinished_.load(std::memory_order_acquire) & kWaiting)) signal();
+  if (zero && (unfinished_.load(std::memory_order_acquire) & kJoiners)) signal();
 }
 
 // ---- the combiner ----
+
+void QueueCore::on_enqueue(WaitNode* n) noexcept {
+  // relaxed: RMWs on one word are totally ordered, so every reservation after
+  // this sees the waiter; the combiner learns of the node through the mailbox.
+  switch (n->tag & kKindMask) {
+    case kPut:
+      room_.fetch_add(kWaiterOne, std::memory_order_relaxed);
+      break;
+    case kGet:
+      avail_.fetch_add(kWaiterOne, std::memory_order_relaxed);
+      break;
+    default:
+      break;  // joiners: the epoch tells them what they missed
+  }
+}
+
+void QueueCore::on_cancelled(WaitNode* n) noexcept {
+  // acq_rel: ordered with the reservations and releases around it.
+  switch (n->tag & kKindMask) {
+    case kPut:
+      room_.fetch_sub(kWaiterOne, std::memory_order_acq_rel);
+      break;
+    case kGet:
+      avail_.fetch_sub(kWaiterOne, std::memory_order_acq_rel);
+      break;
+    default:
+      break;
+  }
+}
 
 void QueueCore::accept(WaitNode* n) noexcept {
   if (n->outcome() == WaitNode::kCancelled) return;  // its CANCEL request follows
@@ -191,11 +221,13 @@ void QueueCore::match() noexcept {
   } while (again);
 }
 
-void QueueCore::refuse_all(WaitList& list) noexcept {
+void QueueCore::refuse_all(WaitList& list, Atomic<std::uint64_t>& word) noexcept {
   while (!list.empty()) {
     WaitNode* n = list.front();
     WaitList::unlink(n);
-    if (claim(n, WaitNode::kRefused)) finish(n);
+    if (!claim(n, WaitNode::kRefused)) continue;  // cancelled: on_cancelled counts it out
+    word.fetch_sub(kWaiterOne, std::memory_order_acq_rel);
+    finish(n);
   }
 }
 
@@ -203,26 +235,23 @@ void QueueCore::serve_putters() noexcept {
   while (!putters_.empty()) {
     // acquire: pairs with release_room(); the freed slot is empty.
     std::uint64_t s = room_.load(std::memory_order_acquire);
-    if (!(s & kWaiting)) s = room_.fetch_or(kWaiting, std::memory_order_acq_rel) | kWaiting;
     if (s & kShut) {
-      refuse_all(putters_);
+      refuse_all(putters_, room_);
       break;
     }
     if (bounded() && count(s) >= static_cast<std::uint64_t>(maxsize_)) break;  // a get signals
     WaitNode* n = putters_.front();
     WaitList::unlink(n);
     if (!claim(n, WaitNode::kGranted)) continue;  // cancelled: its item stays with it
-    // With PUTTERS set only the combiner adds room, so the room we saw is there;
-    // clear the flag in the same RMW when the list ran empty.
-    room_.fetch_add(kOne - (putters_.empty() ? kWaiting : 0), std::memory_order_acq_rel);
+    // While putters are counted only the combiner adds room, so the room we saw
+    // is there: take a slot and count the putter out in one RMW.
+    room_.fetch_add(kOne - kWaiterOne, std::memory_order_acq_rel);
     store_putter(n);
     unfinished_.fetch_add(kUnfinishedOne, std::memory_order_relaxed);
     // release: the item is in the storage; the getters are served right after.
     avail_.fetch_add(kOne, std::memory_order_release);
     finish(n);
   }
-  if (putters_.empty() && (room_.load(std::memory_order_relaxed) & kWaiting))
-    room_.fetch_and(~kWaiting, std::memory_order_acq_rel);
 }
 
 bool QueueCore::serve_getters() noexcept {
@@ -230,24 +259,23 @@ bool QueueCore::serve_getters() noexcept {
   while (!getters_.empty()) {
     // acquire: pairs with publish(); the items are in the storage.
     std::uint64_t s = avail_.load(std::memory_order_acquire);
-    if (!(s & kWaiting)) s = avail_.fetch_or(kWaiting, std::memory_order_acq_rel) | kWaiting;
     if (count(s) == 0) {
       // Shut down with nothing left and nothing in flight: nothing will come.
-      if ((s & kShut) && count(room_.load(std::memory_order_acquire)) == 0) refuse_all(getters_);
+      if ((s & kShut) && count(room_.load(std::memory_order_acquire)) == 0)
+        refuse_all(getters_, avail_);
       break;
     }
     WaitNode* n = getters_.front();
     WaitList::unlink(n);
     if (!claim(n, WaitNode::kGranted)) continue;  // cancelled: the item stays queued
-    // With GETTERS set only the combiner takes items: the one we saw is there.
-    avail_.fetch_sub(kOne + (getters_.empty() ? kWaiting : 0), std::memory_order_acq_rel);
+    // While getters are counted only the combiner takes items: the one we saw
+    // is there. Take it and count the getter out in one RMW.
+    avail_.fetch_sub(kOne + kWaiterOne, std::memory_order_acq_rel);
     load_getter(n);
     std::uint64_t old = room_.fetch_sub(kOne, std::memory_order_release);
-    if (old & kWaiting) room_for_putters = true;
+    if (old & kWaiterMask) room_for_putters = true;
     finish(n);
   }
-  if (getters_.empty() && (avail_.load(std::memory_order_relaxed) & kWaiting))
-    avail_.fetch_and(~kWaiting, std::memory_order_acq_rel);
   return room_for_putters;
 }
 
@@ -255,7 +283,7 @@ void QueueCore::serve_joiners() noexcept {
   if (!joiners_.empty()) {
     // acquire: pairs with task_done(); the consumers' work is visible to the joiners.
     std::uint64_t u = unfinished_.load(std::memory_order_acquire);
-    if (!(u & kWaiting)) u = unfinished_.fetch_or(kWaiting, std::memory_order_acq_rel) | kWaiting;
+    if (!(u & kJoiners)) u = unfinished_.fetch_or(kJoiners, std::memory_order_acq_rel) | kJoiners;
     while (!joiners_.empty()) {
       WaitNode* n = joiners_.front();
       if (unfinished_count(u) != 0 && epoch_tag(u) == (n->tag >> 2)) break;
@@ -263,8 +291,8 @@ void QueueCore::serve_joiners() noexcept {
       if (claim(n, WaitNode::kGranted)) finish(n);
     }
   }
-  if (joiners_.empty() && (unfinished_.load(std::memory_order_relaxed) & kWaiting))
-    unfinished_.fetch_and(~kWaiting, std::memory_order_acq_rel);
+  if (joiners_.empty() && (unfinished_.load(std::memory_order_relaxed) & kJoiners))
+    unfinished_.fetch_and(~kJoiners, std::memory_order_acq_rel);
 }
 
 }  // namespace weft::detail

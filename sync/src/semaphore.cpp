@@ -10,8 +10,8 @@ using detail::WaitList;
 using detail::WaitNode;
 
 namespace {
-/// Permits fit the state word above the waiters flag with room to spare.
-constexpr std::int64_t kMaxPermits = std::int64_t{1} << 61;
+/// Permits fit the state word's 32 high bits (a release can add one more).
+constexpr std::int64_t kMaxPermits = (std::int64_t{1} << 31) - 1;
 }  // namespace
 
 Semaphore::Semaphore(std::int64_t value, std::int64_t bound) : bound_(bound) {
@@ -22,7 +22,13 @@ Semaphore::Semaphore(std::int64_t value, std::int64_t bound) : bound_(bound) {
 }
 
 void Semaphore::AcquireAwaiter::await_resume() {
-  if (outcome() == WaitNode::kCancelled) throw CancelledError();
+  const std::uint32_t o = outcome();
+  if (o == WaitNode::kCancelled) detail::throw_cancelled_at_resume();
+  if (granted_after_wait() && detail::take_pending_cancel()) {
+    // Cancelled while the permit was on its way to us: pass it on (asyncio).
+    (void)sem()->give_back();
+    detail::throw_cancelled_at_resume();
+  }
 }
 
 void Semaphore::release() {
@@ -41,12 +47,23 @@ bool Semaphore::give_back() noexcept {
     do {
       // The count never undercounts (the combiner claims a waiter before it
       // takes the permit), so this check is exact.
-      if (static_cast<std::int64_t>(old >> 1) >= bound_) return false;
+      if (static_cast<std::int64_t>(old >> kPermitShift) >= bound_) return false;
     } while (!state_.compare_exchange_weak(old, old + kOne, std::memory_order_release,
                                            std::memory_order_relaxed));
   }
-  if (old & kWaiters) signal();
+  if (old & kWaiterMask) signal();
   return true;
+}
+
+void Semaphore::on_enqueue(WaitNode*) noexcept {
+  // relaxed: RMWs on the word are totally ordered, so every fast path after
+  // this sees the waiter; the combiner learns of the node through the mailbox.
+  state_.fetch_add(kWaiter, std::memory_order_relaxed);
+}
+
+void Semaphore::on_cancelled(WaitNode*) noexcept {
+  // acq_rel: ordered with the grants and releases around it.
+  state_.fetch_sub(kWaiter, std::memory_order_acq_rel);
 }
 
 void Semaphore::accept(WaitNode* n) noexcept {
@@ -58,22 +75,16 @@ void Semaphore::match() noexcept {
   while (!waiters_.empty()) {
     // acquire: pairs with release()'s release increment.
     std::uint64_t s = state_.load(std::memory_order_acquire);
-    if (!(s & kWaiters)) {
-      // From now on release() signals us and the fast paths stay out.
-      s = state_.fetch_or(kWaiters, std::memory_order_acq_rel) | kWaiters;
-    }
-    if (s < kOne) return;  // no permit: the next release() signals
+    if (s < kOne) return;  // no permit: the next release() signals (waiters are counted)
     WaitNode* n = waiters_.front();
     WaitList::unlink(n);
-    if (!claim(n, WaitNode::kGranted)) continue;  // cancelled: skip it
-    // With the flag set only the combiner takes permits, so the one we saw is
-    // still there. Clear the flag in the same RMW when the list ran empty.
+    if (!claim(n, WaitNode::kGranted)) continue;  // cancelled: on_cancelled counts it out
+    // While waiters are counted only the combiner takes permits, so the one we
+    // saw is still there: take it and count the waiter out in one RMW.
     // acq_rel: take the releaser's writes; the waiter also synchronises via wake().
-    state_.fetch_sub(kOne + (waiters_.empty() ? kWaiters : 0), std::memory_order_acq_rel);
+    state_.fetch_sub(kOne + kWaiter, std::memory_order_acq_rel);
     finish(n);
   }
-  if (state_.load(std::memory_order_relaxed) & kWaiters)
-    state_.fetch_and(~kWaiters, std::memory_order_acq_rel);  // reopen the fast paths
 }
 
 }  // namespace weft

@@ -16,8 +16,8 @@
 //  - wait() is a suspension point only when it waits (or yields once when the
 //    task's cooperative budget is spent). Cancelling a waiting wait() (cancel(),
 //    weft::wait_for, weft::timeout) withdraws it without a trace; if the set()
-//    reached it in the same instant, wait() returns normally and the
-//    cancellation comes at the next suspension.
+//    reached it first but the task had not resumed yet, wait() throws
+//    CancelledError at that resumption (asyncio).
 //  - Waiters are resumed by scheduling their tasks (never inline in set()), in
 //    the order they started waiting.
 //
@@ -31,8 +31,9 @@
 //   clear()                 lock-free: one CAS when uncontended (clearing must
 //                           also advance the generation, one atomic decision
 //                           that races with set())
-//   wait() that waits,      lock-free: one CAS push on the mailbox
-//   cancel
+//   wait() that waits,      one CAS push on the mailbox (lock-free); the wake-up
+//   cancel                  is delegated to the combiner thread and waits for
+//                           it to run (detail/combiner.hpp, "Progress")
 // No mutex or spin lock on any path.
 //
 // Memory (W10: a million tasks parked on one Event). A waiting wait() is 56

@@ -20,10 +20,9 @@
 //  - lock() is a suspension point only when it waits (or when the task's
 //    cooperative budget is spent, when it takes the lock and then yields once).
 //    Cancelling a waiting lock() (task.cancel(), weft::wait_for, weft::timeout)
-//    withdraws it and leaves no trace; if the lock was handed to the task in the
-//    same instant, the task keeps it, lock() returns normally and the
-//    cancellation is delivered at the next suspension (asyncio instead passes
-//    the lock on; both lose nothing).
+//    withdraws it and leaves no trace; if the lock was handed to the task but
+//    the task had not resumed yet, it passes the lock on to the next waiter
+//    and lock() throws CancelledError (asyncio). Nothing is lost either way.
 //  - A waiter is resumed by scheduling its task (on the worker that hands the
 //    lock over, or through the inject queue from a plain thread), never inline
 //    on the unlocking thread's stack.
@@ -37,9 +36,10 @@
 //                                    the combiner: one fetch_or (wait-free),
 //                                    plus the hand-off if it becomes the
 //                                    combiner (lock-free, O(1) for the lock)
-//   lock() that waits, cancel        lock-free: one CAS push on the mailbox
-//                                    (detail/combiner.hpp); no thread ever
-//                                    waits for another
+//   lock() that waits, cancel        one CAS push on the mailbox (lock-free);
+//                                    the hand-off itself is delegated to the
+//                                    combiner thread and waits for it to run
+//                                    (detail/combiner.hpp, "Progress")
 //   locked()                         wait-free: one load
 // No mutex or spin lock on any path. Memory: 8 words per Lock; 7 words per
 // waiting lock() in the waiter's frame.
@@ -95,26 +95,33 @@ class Lock : private detail::Combiner {
   bool locked() const noexcept { return state_.load(std::memory_order_acquire) & kLocked; }
   /// True if the lock is held by the calling task (or plain thread).
   bool held_by_current() const noexcept {
-    std::uintptr_t s = state_.load(std::memory_order_acquire);
-    return (s & kLocked) && (s & ~kFlags) == detail::current_owner_id();
+    // relaxed: only the holder's own question has a stable answer, and the
+    // holder wrote (or the hand-off that woke it wrote) `holder_` itself.
+    return locked() && holder_.load(std::memory_order_relaxed) == detail::current_owner_id();
   }
 
  private:
   friend class Condition;
-  // state_: [ holder id (a task header or a thread's id, 8-aligned) | WAITERS | LOCKED ].
-  // The holder rides in the same word, so taking the lock records it in the
-  // same CAS.
+  // state_: [ waiters | LOCKED ]. A waiter counts itself in before its request
+  // reaches the combiner (on_enqueue) and is counted out when the lock is
+  // handed to it (in the same RMW that keeps it locked) or when it is
+  // cancelled: try_lock(), which needs the word to be 0, never takes the lock
+  // while anyone waits (R6). The holder is recorded beside it (Condition's
+  // check), written by whoever takes the lock for the new holder.
   static constexpr std::uintptr_t kLocked = 1;
-  static constexpr std::uintptr_t kWaiters = 2;
-  static constexpr std::uintptr_t kFlags = 7;
+  static constexpr std::uintptr_t kWaiter = 2;
 
   bool try_fast() noexcept;
   /// unlock() that reports instead of throwing.
   bool release() noexcept;
+  void on_enqueue(detail::WaitNode* n) noexcept override;
   void accept(detail::WaitNode* n) noexcept override;
   void match() noexcept override;
+  void on_cancelled(detail::WaitNode* n) noexcept override;
 
   detail::Atomic<std::uintptr_t> state_{0};
+  /// The holder's identity (current_owner_id()), 0 when unlocked.
+  detail::Atomic<std::uintptr_t> holder_{0};
   detail::WaitList waiters_;
 };
 
@@ -172,10 +179,12 @@ inline Lock::ScopedAwaiter Lock::scoped() noexcept {
 inline bool Lock::try_fast() noexcept {
   std::uintptr_t expected = 0;
   // acquire: the previous holder's writes happen-before ours. A single CAS that
-  // fails whenever anything is set (locked, or waiters queued): wait-free. It
-  // records the holder too.
-  return state_.compare_exchange_strong(expected, detail::current_owner_id() | kLocked,
-                                        std::memory_order_acquire, std::memory_order_relaxed);
+  // fails whenever anything is set (locked, or waiters counted): wait-free.
+  if (!state_.compare_exchange_strong(expected, kLocked, std::memory_order_acquire,
+                                      std::memory_order_relaxed))
+    return false;
+  holder_.store(detail::current_owner_id(), std::memory_order_relaxed);  // see held_by_current
+  return true;
 }
 
 inline bool Lock::try_lock() noexcept {

@@ -30,8 +30,12 @@
 //    Cancelling a waiting put()/get() (cancel(), weft::wait_for, weft::timeout)
 //    leaves no trace: a cancelled put's item is not in the queue (it is
 //    destroyed with the awaiter), a cancelled get takes nothing. If the item
-//    or the room was handed over in the same instant, the operation completes
-//    and the cancellation comes at the next suspension: nothing is lost.
+//    or the room was handed over before the task resumed, the operation
+//    completes and the cancellation comes at the next suspension: nothing is
+//    lost (asyncio would leave such an item in the queue; weft has already
+//    moved it into the getter, and a task that then returns without another
+//    suspension keeps its result rather than ending cancelled). join() throws
+//    CancelledError at a resumption that a cancel() beat.
 //  - Waiters are resumed by scheduling their tasks, never inline in the
 //    operation that satisfied them.
 //  - qsize()/empty()/full() are instantaneous readings: while puts and gets
@@ -45,9 +49,11 @@
 //                             storage push, two wait-free fetch_adds
 //   get_nowait/try_get        lock-free: one CAS to reserve an item, the
 //                             storage pop, one wait-free fetch_sub
-//   put()/get() that wait,    lock-free: one CAS push on the mailbox; the item
+//   put()/get() that wait,    one CAS push on the mailbox (lock-free); the item
 //   cancellation              moves straight between the storage and the
-//                             waiter's awaiter during the hand-off
+//                             waiter's awaiter during the hand-off, which is
+//                             delegated to the combiner thread and waits for
+//                             it to run (detail/combiner.hpp, "Progress")
 //   task_done()               lock-free: one CAS (the zero check and the
 //                             decrement are one decision)
 //   qsize/empty/full          wait-free: one load

@@ -18,12 +18,12 @@
 //  - acquire() is a suspension point only when it waits (or, with the task's
 //    cooperative budget spent, it takes the permit and yields once). Cancelling
 //    a waiting acquire() (cancel(), weft::wait_for, weft::timeout) withdraws it
-//    without a trace: if the permit was granted in the same instant, the task
-//    keeps it and the cancellation comes at its next suspension.
+//    without a trace: if the permit was granted but the task had not resumed
+//    yet, it passes the permit on and acquire() throws CancelledError (asyncio).
 //  - Waiters are resumed by scheduling their task, never inline in release().
 //  - release() and try_acquire() may be called from plain threads.
 //
-// Progress and cost (state word = permits and a waiters flag)
+// Progress and cost (state word = permits and the number of waiters)
 //   release(), no waiters          wait-free: one fetch_add
 //   release(), with waiters        + one fetch_or to signal the combiner
 //                                  (wait-free), plus the hand-off if this thread
@@ -35,7 +35,10 @@
 //                                  count)
 //   try_acquire(), fast acquire()  lock-free: one CAS when uncontended (retries
 //                                  only when another thread changed the count)
-//   acquire() that waits, cancel   lock-free (detail/combiner.hpp)
+//   acquire() that waits, cancel   one CAS push (lock-free); the grant itself
+//                                  is delegated to the combiner thread and
+//                                  waits for it to run (detail/combiner.hpp,
+//                                  "Progress")
 //   locked(), value()              wait-free: one load
 // No mutex or spin lock on any path.
 //
@@ -76,25 +79,33 @@ class Semaphore : private detail::Combiner {
   /// waiters queued ahead).
   bool locked() const noexcept {
     std::uint64_t s = state_.load(std::memory_order_acquire);
-    return (s >> 1) == 0 || (s & kWaiters);
+    return s < kOne || (s & kWaiterMask);
   }
   /// Permits free right now (asyncio's internal _value).
   std::int64_t value() const noexcept {
-    return static_cast<std::int64_t>(state_.load(std::memory_order_acquire) >> 1);
+    return static_cast<std::int64_t>(state_.load(std::memory_order_acquire) >> kPermitShift);
   }
 
  protected:
   Semaphore(std::int64_t value, std::int64_t bound);
 
  private:
-  static constexpr std::uint64_t kWaiters = 1;
-  static constexpr std::uint64_t kOne = 2;  ///< one permit (the count sits above the flag)
+  // state_: [ permits:32 | waiters:32 ]. A waiter counts itself in before its
+  // request reaches the combiner (on_enqueue) and is counted out when it is
+  // granted (with its permit, in one RMW) or cancelled: the fast paths, which
+  // need zero waiters, never take a permit while anyone waits.
+  static constexpr unsigned kPermitShift = 32;
+  static constexpr std::uint64_t kOne = std::uint64_t{1} << kPermitShift;  ///< one permit
+  static constexpr std::uint64_t kWaiter = 1;                              ///< one waiter
+  static constexpr std::uint64_t kWaiterMask = kOne - 1;
 
   bool try_fast() noexcept;
   /// release() that reports a bound violation instead of throwing.
   bool give_back() noexcept;
+  void on_enqueue(detail::WaitNode* n) noexcept override;
   void accept(detail::WaitNode* n) noexcept override;
   void match() noexcept override;
+  void on_cancelled(detail::WaitNode* n) noexcept override;
 
   detail::Atomic<std::uint64_t> state_;
   const std::int64_t bound_;  ///< < 0: unbounded
@@ -161,7 +172,7 @@ inline Semaphore::ScopedAwaiter Semaphore::scoped() noexcept {
 
 inline bool Semaphore::try_fast() noexcept {
   std::uint64_t s = state_.load(std::memory_order_relaxed);
-  while (!(s & kWaiters) && s >= kOne) {
+  while (!(s & kWaiterMask) && s >= kOne) {
     // acquire: the releaser's writes happen-before the new holder's.
     if (state_.compare_exchange_weak(s, s - kOne, std::memory_order_acquire,
                                      std::memory_order_relaxed))

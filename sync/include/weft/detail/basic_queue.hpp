@@ -243,7 +243,7 @@ class BasicQueue<T, Storage>::PutAwaiter : public WaitAwaiter {
     if (shut_down_) throw QueueShutDown();
     switch (outcome()) {
       case kCancelled:
-        throw CancelledError();
+        throw_cancelled_at_resume();
       case kRefused:
         throw QueueShutDown();
       default:
@@ -282,10 +282,11 @@ class BasicQueue<T, Storage>::GetAwaiter : public WaitAwaiter {
     if (shut_down_) throw QueueShutDown();
     switch (outcome()) {
       case kCancelled:
-        throw CancelledError();
+        throw_cancelled_at_resume();
       case kRefused:
         throw QueueShutDown();
       default:
+        keep_result_over_pending_cancel();  // the item is ours alone now
         return std::move(*slot_);
     }
   }
@@ -306,7 +307,9 @@ class BasicQueue<T, Storage>::JoinAwaiter : public WaitAwaiter {
   }
   bool await_suspend(std::coroutine_handle<> h) { return suspend(h, "Queue.join"); }
   void await_resume() {
-    if (outcome() == kCancelled) throw CancelledError();
+    const std::uint32_t o = outcome();
+    if (o == kCancelled || (granted_after_wait() && take_pending_cancel()))
+      throw_cancelled_at_resume();
   }
 };
 

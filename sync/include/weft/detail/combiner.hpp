@@ -40,21 +40,29 @@
 // reclamation and a multi-word protocol, and FIFO hand-off still needs one
 // decision per node); per-waiter spinning queues (MCS/CLH: those are locks).
 //
-// Progress
+// Progress (what is true, and what is not: R5)
 // --------
-//   - Nobody ever waits for the BUSY holder. signal() is at most one CAS and
-//     one fetch_or: wait-free (on x86 the compiler turns a fetch_or whose old
-//     value is used into a CAS loop, which retries only when the mailbox
-//     changed). enqueue() is one successful CAS on the mailbox (lock-free: it
-//     retries only when another push succeeded). A thread that does not become
-//     the combiner finishes in O(1) steps.
-//   - The combiner's loop is lock-free, not wait-free: each iteration finishes
-//     a batch, and it iterates again only because other threads made progress
-//     (pushed a request or changed a state word). Its work is O(requests +
+//   - No thread ever spins or blocks waiting for the BUSY holder: signal() is
+//     at most one CAS and one fetch_or (wait-free; on x86 a fetch_or whose old
+//     value is used is a CAS loop that retries only when the mailbox changed);
+//     enqueue() is one successful CAS on the mailbox (lock-free: it retries only
+//     when another push succeeded). A thread that does not become the combiner
+//     finishes its call in O(1) steps. The combiner's own loop is lock-free,
+//     not wait-free: it iterates again only because other threads made progress
+//     (pushed a request or changed a state word); its work is O(requests +
 //     granted waiters).
-//   - This is not a spin lock: no thread ever loops waiting for another to let
-//     go. A combiner that is preempted delays only the waiters (tasks that are
-//     suspended anyway) and their wake-ups, never a non-waiting operation.
+//   - Operations that do not wait -- try_lock/unlock, try_acquire/release,
+//     set/clear, put_nowait/get_nowait, notify -- complete whatever the
+//     combiner is doing (their progress guarantee is in each header).
+//   - Waiting, however, is delegated: a waiter's ENQUEUE, a cancellation's
+//     CANCEL and every hand-off are carried out by whichever thread holds
+//     BUSY. While that thread is preempted, waiters are not granted even if
+//     permits, the lock or items are free (and while waiters are counted, the
+//     fast paths stay closed to newcomers, FIFO), and cancelled waiters are not
+//     woken. The waiting path is therefore not lock-free: it is free of locks
+//     and of spinning, but it depends on the combiner being scheduled, as a
+//     waiting task depends on its waker. (tests/model/ explores these paths;
+//     the sync rewrite of the next issue replaces this design for Lock and Queue.)
 //
 // Cancellation ("one atomic decides", wait_node.hpp): withdraw() CASes the node
 // from kWaiting to kCancelled; if it wins, it cannot unlink the node (the list
@@ -63,9 +71,12 @@
 // was not yet processed) and only then wakes the task, whose co_await throws
 // CancelledError. If the canceller itself becomes the combiner and finishes its
 // own request, withdraw() returns withdrawn instead (no wake needed). If the
-// combiner won, withdraw() returns too_late: the task gets what it waited for
-// and the cancellation is delivered at its next suspension. A granted waiter
-// therefore never has to pass anything on: it keeps it.
+// combiner won, withdraw() returns too_late: the task gets what it waited for,
+// and the awaiter decides at the resumption (detail::take_pending_cancel()):
+// a Lock or Semaphore passes what it got on and throws CancelledError, an
+// Event or Condition wait throws (a Condition passes its notification on), a
+// Queue put or get keeps the item (nothing to give back without losing it) and
+// the cancellation comes at the next suspension.
 //
 // Memory orders: the mailbox CASes are acq_rel: release publishes a node (and a
 // state-word change) to the next combiner, acquire gives a new combiner the
@@ -102,6 +113,7 @@ class Combiner {
   /// Lock-free. The node's fields (task, tag, payload) must be set before.
   void enqueue(WaitNode* n) noexcept {
     n->prev = nullptr;  // not linked (yet)
+    on_enqueue(n);
     push(n, kEnqueue);
   }
 
@@ -123,6 +135,13 @@ class Combiner {
   /// Virtual: the primitives are polymorphic through their hooks, and a
   /// BoundedSemaphore may be deleted through a Semaphore pointer.
   virtual ~Combiner() = default;
+
+  /// Called by the waiting thread itself, before its ENQUEUE request is
+  /// published: the primitive counts the waiter in its state word, so that
+  /// fast paths fail while any waiter exists, even one whose request the
+  /// combiner has not processed yet (no barging, R6). The primitive counts it
+  /// out exactly once: when it grants or refuses it, or in on_cancelled().
+  virtual void on_enqueue(WaitNode*) noexcept {}
 
   // ---- hooks, called by the combiner only ----
 

@@ -1,11 +1,11 @@
 // QueueCore: the part of weft::Queue, LifoQueue and PriorityQueue that does not
 // depend on the item type: counting, waiting, fairness, join() and shutdown().
 //
-// Three state words, each a count above two flag bits:
+// Three state words:
 //
-//   room_        [ reserved slots | SHUT | PUTTERS ]   items + puts and gets in flight
-//   avail_       [ items          | SHUT | GETTERS ]   items a get may take now
-//   unfinished_  [ epoch:16 | unfinished:47 | JOINERS ] asyncio's unfinished tasks
+//   room_        [ reserved slots:36 | SHUT | putters:27 ]  items + puts and gets in flight
+//   avail_       [ items:36          | SHUT | getters:27 ]  items a get may take now
+//   unfinished_  [ epoch:16 | unfinished:47 | JOINERS ]    asyncio's unfinished tasks
 //
 // A put reserves room (CAS: room < maxsize and no putters waiting), pushes its
 // item into the storage, counts it unfinished, then publishes it (fetch_add on
@@ -17,14 +17,18 @@
 // left the storage, a bounded storage never overflows.
 //
 // When a reservation fails, an awaiting put or get becomes a waiter in the
-// combining wait lists (detail/combiner.hpp): putters, getters and joiners. As
-// long as a list is non-empty its flag is set, which closes the matching fast
-// path to newcomers (FIFO: nobody barges past a waiter) and makes every
-// release of the resource signal the combiner, who hands room to the first
-// putter (moving its item into the storage) and items to the first getter
-// (moving the item into the getter's awaiter), in FIFO order. While a flag is
-// set only the combiner takes the resource it guards, so what it saw is still
-// there when it takes it.
+// combining wait lists (detail/combiner.hpp): putters, getters and joiners. A
+// putter or getter counts itself into its word before its request reaches
+// the combiner, and is counted out when it is served (in the same RMW that
+// takes the room or the item), refused or cancelled. While the count is not
+// zero the matching fast path is closed to newcomers (FIFO: nobody barges past
+// a waiter, not even one whose request the combiner has not seen yet: R6) and
+// every release of the resource signals the combiner, who hands room to the
+// first putter (moving its item into the storage) and items to the first
+// getter (moving the item into the getter's awaiter), in FIFO order. While
+// waiters are counted only the combiner takes the resource they wait for, so
+// what it saw is still there when it takes it. (Up to 2^27 - 1 waiters of
+// each kind at once.)
 //
 // A put that finds getters waiting on an empty storage (nothing queued, nothing
 // in flight) takes the combiner role itself, if it is free, and moves its item
@@ -122,10 +126,15 @@ class QueueCore : protected Combiner {
   virtual void give_item(WaitNode* getter, void* item) noexcept = 0;
 
  private:
-  static constexpr std::uint64_t kWaiting = 1;  ///< PUTTERS / GETTERS / JOINERS
-  static constexpr std::uint64_t kShut = 2;
-  static constexpr unsigned kShift = 2;
+  // room_ and avail_: waiters in the low bits, SHUT, the count above.
+  static constexpr unsigned kWaiterBits = 27;
+  static constexpr std::uint64_t kWaiterOne = 1;
+  static constexpr std::uint64_t kWaiterMask = (std::uint64_t{1} << kWaiterBits) - 1;
+  static constexpr std::uint64_t kShut = std::uint64_t{1} << kWaiterBits;
+  static constexpr unsigned kShift = kWaiterBits + 1;
   static constexpr std::uint64_t kOne = std::uint64_t{1} << kShift;
+  // unfinished_: joiners waiting (a flag: join() uses epochs, see above).
+  static constexpr std::uint64_t kJoiners = 1;
   static constexpr std::uint64_t kUnfinishedOne = 2;
   static constexpr std::uint64_t kUnfinishedMask = ((std::uint64_t{1} << 47) - 1) << 1;
   static constexpr std::uint64_t kEpochOne = std::uint64_t{1} << 48;
@@ -140,13 +149,16 @@ class QueueCore : protected Combiner {
   }
   bool bounded() const noexcept { return maxsize_ > 0; }
 
+  void on_enqueue(WaitNode* n) noexcept final;
   void accept(WaitNode* n) noexcept final;
   void match() noexcept final;
+  void on_cancelled(WaitNode* n) noexcept final;
   void serve_putters() noexcept;
   bool serve_getters() noexcept;
   void serve_joiners() noexcept;
   void drain() noexcept;
-  void refuse_all(WaitList& list) noexcept;
+  /// Refuses every waiter of `list` (shutdown), counting each out of `word`.
+  void refuse_all(WaitList& list, Atomic<std::uint64_t>& word) noexcept;
   /// One unfinished task fewer (never below zero); true if it reached zero.
   bool drop_unfinished() noexcept;
 

@@ -75,6 +75,12 @@ struct WaitNode {
     return state.load(std::memory_order_acquire) & kOutcomeMask;
   }
   bool linked() const noexcept { return prev != nullptr; }
+  /// Granted by the combiner after the waiter suspended (not inline during
+  /// its own await_suspend): the task is at a resumption.
+  bool granted_after_wait() const noexcept {
+    // acquire: as outcome().
+    return state.load(std::memory_order_acquire) == kGranted;
+  }
 };
 
 /// An intrusive circular FIFO of WaitNodes with a sentinel. Combiner-only: no
