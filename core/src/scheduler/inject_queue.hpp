@@ -6,19 +6,44 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 
-#include "weft/detail/atomic.hpp"
 #include "sys/mpmc_queue.hpp"
+#include "weft/detail/atomic.hpp"
 #include "weft/detail/chase_lev_deque.hpp"
 #include "weft/detail/task_header.hpp"
 
 namespace weft::detail {
 
+/// Fault injection for tests (tests/core/inject_queue_test.cpp): while
+/// positive, each allocation of an inject queue fails and counts it down.
+inline Atomic<int> inject_queue_failing_allocations{0};
+
+#ifndef WEFT_MODEL
+/// moodycamel's allocator hooks for the inject queue: plain malloc/free, plus
+/// the fault injection above.
+struct InjectQueueTraits : moodycamel::ConcurrentQueueDefaultTraits {
+  static void* malloc(std::size_t size) {
+    // relaxed: a test sets it before the allocation it wants to fail.
+    if (inject_queue_failing_allocations.load(std::memory_order_relaxed) > 0 &&
+        inject_queue_failing_allocations.fetch_sub(1, std::memory_order_relaxed) > 0)
+      return nullptr;
+    return std::malloc(size);
+  }
+  static void free(void* p) { std::free(p); }
+};
+#else
+using InjectQueueTraits = void;
+#endif
+
 class InjectQueue {
  public:
-  /// Any thread. Lock-free (moodycamel).
-  void push(TaskHeader* t) {
-    queue_.enqueue(t);
+  /// Any thread. Lock-free (moodycamel). Terminates the process with a message
+  /// on stderr if the queue cannot allocate (out of memory): a task that cannot
+  /// be queued would be lost and its joiners would wait forever (R10).
+  void push(TaskHeader* t) noexcept {
+    if (!queue_.enqueue(t)) out_of_memory();
     // release: a popper that sees the count also finds the item.
     len_.fetch_add(1, std::memory_order_release);
   }
@@ -51,7 +76,13 @@ class InjectQueue {
   }
 
  private:
-  MpmcQueue<TaskHeader*> queue_;
+  [[noreturn]] static void out_of_memory() noexcept {
+    std::fputs("weft: out of memory queuing a task on the runtime's inject queue; terminating\n",
+               stderr);
+    std::abort();
+  }
+
+  MpmcQueue<TaskHeader*, InjectQueueTraits> queue_;
   alignas(kCacheLine) detail::Atomic<std::int64_t> len_{0};
 };
 

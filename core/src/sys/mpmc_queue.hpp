@@ -17,8 +17,8 @@
 #include <concurrentqueue/concurrentqueue.h>
 
 namespace weft::detail {
-template <class T>
-using MpmcQueue = moodycamel::ConcurrentQueue<T>;
+template <class T, class Traits = moodycamel::ConcurrentQueueDefaultTraits>
+using MpmcQueue = moodycamel::ConcurrentQueue<T, Traits>;
 template <class T>
 using BlockingMpmcQueue = moodycamel::BlockingConcurrentQueue<T>;
 }  // namespace weft::detail
@@ -35,7 +35,8 @@ using BlockingMpmcQueue = moodycamel::BlockingConcurrentQueue<T>;
 
 namespace weft::detail {
 
-template <class T>
+/// Traits are moodycamel's (its allocator hooks); the stand-in ignores them.
+template <class T, class Traits = void>
 class MpmcQueue {
  public:
   bool enqueue(T v) {
