@@ -87,8 +87,10 @@ void Condition::notify(std::uint32_t n) {
   std::uint64_t w = notify_.load(std::memory_order_relaxed);
   std::uint64_t next;
   do {
-    // Never more credits than waiters that could take them: a notify() that
-    // found nobody leaves nothing for later waiters (asyncio: a no-op).
+    // At most as many credits as waiters this read counts live: a notify()
+    // that found nobody leaves nothing for later waiters (asyncio: a no-op); a
+    // stale read or a cancel not yet processed leaves a surplus, which the
+    // combiner expires (tickets keep later waiters from it).
     std::uint64_t c = std::min<std::uint64_t>(std::uint64_t{credits(w)} + n, kMaxCredits);
     c = std::min<std::uint64_t>(c, live);
     next = pack(issued, static_cast<std::uint32_t>(c), w & kWaiters);

@@ -139,7 +139,7 @@ enum class ShutdownMode {
 /// A fixed pool of `threads` threads (concurrent.futures.ThreadPoolExecutor).
 /// The destructor shuts it down with ShutdownMode::drain and joins its threads
 /// (like leaving `with ThreadPoolExecutor(...)`). Thread-safe; submit() is
-/// lock-free (moodycamel queue).
+/// lock-free apart from the queue's block allocation (moodycamel).
 class ThreadPool final : public Executor {
  public:
   explicit ThreadPool(std::size_t threads);

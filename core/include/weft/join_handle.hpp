@@ -87,7 +87,7 @@ class JoinHandle {
     return header()->state_.load(std::memory_order_acquire) & detail::TaskHeader::kCancelledResult;
   }
   /// Requests cancellation (asyncio's Task.cancel()): false if already finished. Any thread;
-  /// lock-free.
+  /// never waits for the task's owner (TaskHeader::cancel()).
   bool cancel() const { return header()->cancel(); }
   /// Number of pending cancellation requests (asyncio's Task.cancelling()).
   std::uint32_t cancelling() const { return header()->cancelling(); }

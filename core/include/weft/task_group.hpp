@@ -58,10 +58,12 @@
 // when children were cancelled or failures lost; in debug mode also when every
 // child had finished cleanly): the block form cannot make that mistake.
 //
-// Thread-safety and progress: spawn() is safe from any thread and lock-free,
-// O(1): from the group's own task it writes nothing shared but the child's slot
-// (one CAS on the group's word per 30 spawns); from elsewhere it takes a chunk
-// of slots with one CAS. A child's completion costs a few lock-free RMWs, O(1);
+// Thread-safety and progress: spawn() is safe from any thread and lock-free
+// apart from allocation: from the group's own task it is O(1) and writes
+// nothing shared but the child's slot (one CAS on the group's word per 30
+// spawns; a new chunk from the frame cache when none is free); from elsewhere it
+// allocates a chunk of its own (one CAS on the word, one on the chunk list),
+// kept until the group ends. A child's completion costs a few lock-free RMWs, O(1);
 // the abort is one sweep over the slots, O(children), done once. join()
 // suspends at most once and is resumed by the last child's completion through
 // TaskHeader::wake() (scheduled, never inline). Memory: slots come in chunks of

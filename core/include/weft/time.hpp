@@ -12,7 +12,7 @@
 //   auto r = co_await weft::with_timeout(op(), 1s, fallback);   // default on timeout
 //
 // Timers live in the timer wheel of the worker the task runs on (1 ms
-// resolution; O(1) arm and cancel from any thread). A timer never fires before
+// resolution; O(1) arm on the task's worker, O(1) cancel from any thread). A timer never fires before
 // its deadline; it may fire up to about 1 ms (plus scheduling delay) after it.
 // A deadline at or before now (timeout(0), a time point in the past) fires at
 // the next suspension point inside the scope.

@@ -21,7 +21,7 @@
 // Cost: one block (state plus a completion listener per task) and two small
 // coroutine frames per call; each completion is one CAS on a shared word; the
 // waiter suspends once and is resumed through TaskHeader::wake() (scheduled,
-// never inline). Lock-free (detail/join_set.hpp).
+// never inline). Lock-free apart from those allocations (detail/join_set.hpp).
 #pragma once
 
 #include <cstdint>

@@ -1,10 +1,11 @@
 // co_await weft::yield(): lets the other ready tasks run (asyncio.sleep(0),
 // tokio::task::yield_now).
 //
-// The task goes to the back of its worker's line: after every task that is
-// ready now on that worker, never ahead of them. It is a suspension point, so a
+// The task goes to the back of its worker's line: after every task in that
+// worker's run queue (when the queue is full it overflows to the inject queue,
+// may run earlier, and that push may allocate). It is a suspension point, so a
 // pending cancellation is delivered here (CancelledError). Cost: one queue push
-// and pop; no allocation.
+// and pop.
 #pragma once
 
 #include <coroutine>

@@ -3,7 +3,8 @@
 // Elastic: a thread is started when work arrives and no pool thread is idle,
 // up to `max_threads` (512 by default, as Tokio's max_blocking_threads); a
 // thread that finds no work for `keep_alive` (10 s, as Tokio) exits. Work waits
-// in a moodycamel BlockingConcurrentQueue (lock-free enqueue; idle threads
+// in a moodycamel BlockingConcurrentQueue (lock-free enqueue apart from block
+// allocation; idle threads
 // sleep on its lightweight semaphore).
 //
 // No lost work: submit() enqueues, then reads the idle count (seq_cst); a

@@ -39,7 +39,8 @@ using InjectQueueTraits = void;
 
 class InjectQueue {
  public:
-  /// Any thread. Lock-free (moodycamel). Terminates the process with a message
+  /// Any thread. Lock-free except when moodycamel allocates a block or a
+  /// producer (malloc). Terminates the process with a message
   /// on stderr if the queue cannot allocate (out of memory): a task that cannot
   /// be queued would be lost and its joiners would wait forever (R10).
   void push(TaskHeader* t) noexcept {

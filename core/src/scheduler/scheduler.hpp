@@ -6,14 +6,18 @@
 //   - a run queue: a bounded Chase-Lev deque (256 slots) used FIFO. Spawned
 //     tasks and tasks that yield join its back (bottom); the owner and thieves
 //     take from its front (top, oldest first). So tasks start in the order they
-//     were spawned, as asyncio's create_task promises, and a yield really lets
-//     everybody else run first;
+//     were spawned, as asyncio's create_task promises, while the queue has room
+//     (past 256 a spawn overflows to the inject queue, which is looked at every
+//     61 ticks and may run first), and a yield really lets everybody else run
+//     first;
 //   - a LIFO slot for a task it woke while it had nothing else queued, which
 //     then runs next without a queue round trip and off the thieves' path
 //     (message passing stays on one core: W3 ping_pong). A task woken while
-//     others are ready joins the back of the run queue instead, so a woken task
-//     never overtakes tasks that were ready before it: asyncio's FIFO order,
-//     and a bound on how long any ready task waits. (Go's runnext and Tokio's
+//     others are queued here joins the back of the run queue instead, so a
+//     woken task does not overtake the tasks queued on its worker: asyncio's
+//     FIFO order on one worker (tasks in the inject queue, woken from plain
+//     threads or overflowed, can be overtaken). A push into the slot notifies
+//     a parked worker, who may take it on its last pass (R9). (Go's runnext and Tokio's
 //     lifo slot always jump the queue; that reorders asyncio programs.) The
 //     slot runs at most kMaxLifoStreak times in a row, and thieves may take
 //     it on their last pass;

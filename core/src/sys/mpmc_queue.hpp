@@ -1,6 +1,8 @@
-// MpmcQueue<T> / BlockingMpmcQueue<T>: the lock-free multi-producer
-// multi-consumer queues core/ uses (the inject queue, the blocking pools), as
-// moodycamel's ConcurrentQueue / BlockingConcurrentQueue in a normal build.
+// MpmcQueue<T> / BlockingMpmcQueue<T>: the multi-producer multi-consumer
+// queues core/ uses (the inject queue, the blocking pools), as moodycamel's
+// ConcurrentQueue / BlockingConcurrentQueue in a normal build (lock-free apart
+// from block allocation; FIFO per producer; try_dequeue may fail on a queue
+// that is not empty while other consumers are mid-dequeue).
 //
 // moodycamel's code does not go through weft's atomic layer, so the
 // model-checking build (WEFT_MODEL) replaces it with a stand-in of the same
@@ -8,7 +10,10 @@
 // a mutex that no other model thread can be waiting for (nothing inside the
 // critical section yields). The model therefore explores every interleaving of
 // whole queue operations, not the queue's internal steps (moodycamel is tested
-// by its authors; what weft builds on it is what the model checks).
+// by its authors; what weft builds on it is what the model checks). The
+// stand-in is stricter than moodycamel: one global FIFO, and try_dequeue never
+// fails while an item is queued, so moodycamel's per-producer order and its
+// spurious try_dequeue failures are not explored.
 #pragma once
 
 #ifndef WEFT_MODEL

@@ -60,7 +60,9 @@ class TimerWheel {
   void clear(F&& f);
 
  private:
-  /// A FIFO list: entries due in the same tick fire in the order they were armed.
+  /// A FIFO list: entries due in the same tick fire in the order they were
+  /// armed (deadlines within the wheel's span, about 2.2 years; an entry
+  /// beyond it is parked and re-inserted, after later ones).
   struct Slot {
     TimerEntry* head = nullptr;
     TimerEntry* tail = nullptr;

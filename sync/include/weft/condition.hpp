@@ -36,8 +36,9 @@
 //   wait()                    a nested Task (one frame from the frame cache):
 //                             one CAS push to wait, the lock's unlock, and
 //                             the lock's lock() to come back; each step is
-//                             lock-free, the hand-offs are delegated to the
-//                             combiner threads (detail/combiner.hpp, "Progress")
+//                             lock-free apart from the frame allocation, the
+//                             hand-offs are delegated to the combiner threads
+//                             (detail/combiner.hpp, "Progress")
 // No mutex or spin lock on any path.
 //
 // Destroying a Condition while tasks wait on it is undefined behaviour.

@@ -19,11 +19,16 @@
 //    reached it first but the task had not resumed yet, wait() throws
 //    CancelledError at that resumption (asyncio).
 //  - Waiters are resumed by scheduling their tasks (never inline in set()), in
-//    the order they started waiting.
+//    the order their requests reached the combiner (a waiter whose request
+//    arrives after a set() is woken at once, possibly before older waiters of
+//    that set()). Generations compare modulo 2^32: a waiter misses a set()
+//    only if a multiple of 2^32 set/clear pairs pass before the combiner
+//    looks at it.
 //
 // Progress and cost (state word = set bit, waiters flag, generation)
-//   set()                   wait-free: one fetch_or. With waiters, + one
-//                           fetch_or to signal the combiner (wait-free), and the
+//   set()                   one fetch_or (g++: one lock bts, wait-free; clang 14:
+//                           a cmpxchg loop, lock-free). With waiters, + a signal
+//                           to the combiner (lock-free), and the
 //                           wake-ups, O(waiters), if this thread becomes the
 //                           combiner (lock-free, detail/combiner.hpp)
 //   is_set(), wait() on a   wait-free: one load

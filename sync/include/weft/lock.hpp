@@ -14,9 +14,13 @@
 //    purpose of unlock(): any task or thread may release it; unlocking an
 //    unlocked lock throws weft::RuntimeError. The holder is recorded anyway
 //    (the task, or the plain thread) so that weft::Condition can check it.
-//  - Fair: FIFO. A lock released while tasks wait is handed directly to the
-//    first of them (it stays locked across the hand-off), so a newcomer never
-//    barges past a waiter; try_lock() fails while anyone waits.
+//  - Fair: FIFO, in the order waiters' requests reach the combiner. A lock
+//    released while tasks wait is handed directly to the first of them
+//    (try_lock() keeps failing across the hand-off: the waiters are counted;
+//    locked() may read false for that moment), so a newcomer never barges past
+//    a waiter; try_lock() fails while any waiter is counted, including one that
+//    has counted itself but not yet published its request (a later waiter can
+//    still overtake that one).
 //  - lock() is a suspension point only when it waits (or when the task's
 //    cooperative budget is spent, when it takes the lock and then yields once).
 //    Cancelling a waiting lock() (task.cancel(), weft::wait_for, weft::timeout)
@@ -30,12 +34,12 @@
 // Progress and cost
 //   try_lock(), uncontended lock()   wait-free: one CAS on the state word (which
 //                                    also records the holder)
-//   unlock() without waiters         one CAS; lock-free (it retries only if the
-//                                    combiner flips the waiters flag at that
+//   unlock() without waiters         one CAS; lock-free (it retries only if a
+//                                    waiter counts itself in or out at that
 //                                    instant). With waiters it then signals
-//                                    the combiner: one fetch_or (wait-free),
-//                                    plus the hand-off if it becomes the
-//                                    combiner (lock-free, O(1) for the lock)
+//                                    the combiner (lock-free), plus the
+//                                    hand-off if it becomes the combiner
+//                                    (O(pending requests))
 //   lock() that waits, cancel        one CAS push on the mailbox (lock-free);
 //                                    the hand-off itself is delegated to the
 //                                    combiner thread and waits for it to run

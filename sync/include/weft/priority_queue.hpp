@@ -14,8 +14,10 @@
 // concurrent_priority_queue, which is *blocking*, not lock-free: each push and
 // pop is applied by whichever thread currently handles the queue's aggregator
 // while the others spin-wait for it (detail/tbb_priority_storage.hpp has the
-// details and the reason). Waiting for items or room, the FIFO hand-off to
-// waiters and cancellation remain lock-free. Compare must not throw.
+// details and the reason). Waiting and cancellation go through the combiner as
+// in weft::Queue (not lock-free either, detail/combiner.hpp "Progress"); the
+// hand-off itself pushes or pops the heap, so it blocks like every heap
+// operation. Compare must not throw.
 #pragma once
 
 #include <cstdint>

@@ -14,10 +14,12 @@
 // Semantics (asyncio's, Python 3.13)
 //  - FIFO items; maxsize <= 0 means unbounded. T may be move-only; it must be
 //    nothrow move constructible and destructible.
-//  - Fair: puts and gets that wait are served in the order they started
-//    waiting, and a waiting operation is never overtaken: put_nowait() fails
-//    with QueueFull while putters wait, get_nowait() with QueueEmpty while
-//    getters wait (the room and the items are theirs first).
+//  - Fair: puts and gets that wait are served in the order their requests
+//    reach the combiner, and a waiting operation is never overtaken by a
+//    *_nowait(): put_nowait() fails with QueueFull while putters are counted,
+//    get_nowait() with QueueEmpty while getters are counted (the room and the
+//    items are theirs first; a waiter that counted itself but was preempted
+//    before publishing its request can still be overtaken by a later waiter).
 //  - task_done() / join(): every put counts an unfinished task; join() returns
 //    once task_done() has been called for each (immediately if none is
 //    unfinished). task_done() called too often throws weft::ValueError.
@@ -46,9 +48,13 @@
 // waiting: detail/combiner.hpp; items: a storage)
 //   put_nowait/try_put        lock-free: one CAS to reserve room (retried only
 //                             when another operation changed the count), the
-//                             storage push, two wait-free fetch_adds
+//                             storage push, two fetch_adds; with the list
+//                             storage (unbounded, or maxsize > 4096) the put
+//                             first allocates its node (operator new)
 //   get_nowait/try_get        lock-free: one CAS to reserve an item, the
-//                             storage pop, one wait-free fetch_sub
+//                             storage pop, one fetch_sub; with the list storage
+//                             a get may run a hazard-pointer scan that
+//                             allocates and frees
 //   put()/get() that wait,    one CAS push on the mailbox (lock-free); the item
 //   cancellation              moves straight between the storage and the
 //                             waiter's awaiter during the hand-off, which is

@@ -13,8 +13,11 @@
 //    release() returns one. A negative initial value throws weft::ValueError.
 //  - BoundedSemaphore(n): release() beyond the initial value throws ValueError
 //    (the check and the increment are one atomic decision).
-//  - Fair: FIFO. A permit released while tasks wait goes to the first of them;
-//    acquire() and try_acquire() never take a permit while anyone waits.
+//  - Fair: FIFO, in the order waiters' requests reach the combiner. A permit
+//    released while tasks wait goes to the first of them; acquire() and
+//    try_acquire() never take a permit while any waiter is counted (including
+//    one that has counted itself but not yet published its request, which a
+//    later waiter can still overtake).
 //  - acquire() is a suspension point only when it waits (or, with the task's
 //    cooperative budget spent, it takes the permit and yields once). Cancelling
 //    a waiting acquire() (cancel(), weft::wait_for, weft::timeout) withdraws it
@@ -25,9 +28,9 @@
 //
 // Progress and cost (state word = permits and the number of waiters)
 //   release(), no waiters          wait-free: one fetch_add
-//   release(), with waiters        + one fetch_or to signal the combiner
-//                                  (wait-free), plus the hand-off if this thread
-//                                  becomes the combiner (lock-free)
+//   release(), with waiters        + a signal to the combiner (lock-free), plus
+//                                  the hand-off if this thread becomes the
+//                                  combiner
 //   BoundedSemaphore::release()    lock-free: one CAS when uncontended (the
 //                                  bound check and the increment must be one
 //                                  atomic decision, hence a CAS loop that

@@ -55,7 +55,7 @@ class Driver {
   /// is destroyed (after its workers stopped). The three are published together
   /// by one CAS, so a thread that sees the context also sees its dispatch.
   /// Returns false, and installs nothing, if an extension is already installed
-  /// (then use extension()). Thread-safe; lock-free.
+  /// (then use extension()). Thread-safe; lock-free apart from one allocation.
   bool install_extension(Dispatch dispatch, void* context, void (*destroy)(void*));
   /// The installed extension's context, or null. Any thread.
   void* extension() const noexcept {

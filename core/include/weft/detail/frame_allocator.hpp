@@ -5,8 +5,8 @@
 // root frame) comes from here, and timer entries too. A block freed on another
 // thread than the one that allocated it simply joins the freeing thread's
 // cache. When a cache holds kMaxCachedBlocks of a size class, it hands a batch
-// of kBatchBlocks to a global per-class exchange (a lock-free moodycamel
-// queue); a thread whose cache is empty takes a batch from there before it asks
+// of kBatchBlocks to a global per-class exchange (a moodycamel queue,
+// lock-free apart from block allocation); a thread whose cache is empty takes a batch from there before it asks
 // the heap. So a producer/consumer pattern (frames allocated on one worker and
 // freed on another, as after a steal) recycles blocks in batches instead of
 // hitting malloc for each one, and no thread hoards memory.

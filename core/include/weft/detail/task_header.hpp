@@ -139,7 +139,8 @@ class TaskHeader {
   void wake() noexcept;
 
   /// asyncio's Task.cancel(): returns false if the task already finished.
-  /// Safe from any thread. Lock-free: never waits for the task's owner.
+  /// Safe from any thread. Never waits for the task's owner; lock-free apart
+  /// from allocation (a nested release list, the inject queue's block).
   /// Constant stack: cancelling a task that awaits a task that awaits ...
   /// (each level forwards the request) runs the levels one after another, not
   /// nested (R4).

@@ -23,7 +23,8 @@ struct TaskInfo {
   detail::Atomic<const char*> waiting_on{nullptr};
 };
 
-/// The task's info, created on first call (thread-safe; lock-free).
+/// The task's info, created on first call (thread-safe; lock-free apart from
+/// its one allocation).
 TaskInfo& task_info(TaskHeader* task);
 /// Gives the task a name (before it is shared with other threads: at spawn).
 void set_task_name(TaskHeader* task, std::string_view name);

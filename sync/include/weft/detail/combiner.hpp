@@ -1,13 +1,15 @@
-// Combiner: the lock-free wait machinery under every weft::sync primitive.
+// Combiner: the wait machinery under every weft::sync primitive: free of locks
+// and of spinning; operations that do not wait stay lock-free, waiting ones
+// depend on the combiner thread (see "Progress").
 //
 // Design
 // ------
 // Each primitive keeps what it hands out (permits, the lock bit, the event bit,
-// item counts) in its own atomic *state word*; the uncontended paths touch only
-// that word (one read-modify-write) and never come here. When an operation has
+// item counts) in its own atomic *state words*; the uncontended paths touch only
+// those (one read-modify-write each) and never come here. When an operation has
 // to wait, its waiter must go into a FIFO list, and the list must survive
 // concurrent releases, new waiters and cancellations from any thread, without a
-// mutex and without anyone waiting for anyone.
+// mutex and without spinning.
 //
 // The list (a WaitList of WaitNodes) is touched by one thread at a time: the
 // *combiner*. Requests reach it through a *mailbox*: a Treiber stack in one
@@ -43,11 +45,12 @@
 // Progress (what is true, and what is not: R5)
 // --------
 //   - No thread ever spins or blocks waiting for the BUSY holder: signal() is
-//     at most one CAS and one fetch_or (wait-free; on x86 a fetch_or whose old
-//     value is used is a CAS loop that retries only when the mailbox changed);
-//     enqueue() is one successful CAS on the mailbox (lock-free: it retries only
-//     when another push succeeded). A thread that does not become the combiner
-//     finishes its call in O(1) steps. The combiner's own loop is lock-free,
+//     one CAS and one fetch_or -- but a fetch_or whose result is used compiles
+//     to a cmpxchg loop on x86 that retries when the mailbox changed, so it is
+//     lock-free, not wait-free; enqueue() is one successful CAS on the mailbox
+//     (lock-free: it retries only when the mailbox changed: another request, a
+//     signal, the combiner taking or leaving). A thread that does not become
+//     the combiner does O(1) work besides those retries. The combiner's own loop is lock-free,
 //     not wait-free: it iterates again only because other threads made progress
 //     (pushed a request or changed a state word); its work is O(requests +
 //     granted waiters).
@@ -59,7 +62,9 @@
 //     BUSY. While that thread is preempted, waiters are not granted even if
 //     permits, the lock or items are free (and while waiters are counted, the
 //     fast paths stay closed to newcomers, FIFO), and cancelled waiters are not
-//     woken. The waiting path is therefore not lock-free: it is free of locks
+//     woken. Likewise, while a waiter is preempted between on_enqueue() and
+//     its push, the fast paths refuse although the resource may be free and
+//     nobody is listed: they then wait for that thread. The waiting path is therefore not lock-free: it is free of locks
 //     and of spinning, but it depends on the combiner being scheduled, as a
 //     waiting task depends on its waker. (tests/model/ explores these paths;
 //     the sync rewrite of the next issue replaces this design for Lock and Queue.)
@@ -117,8 +122,8 @@ class Combiner {
     push(n, kEnqueue);
   }
 
-  /// Makes sure a combiner looks at the state word again. Wait-free unless the
-  /// caller becomes the combiner (then lock-free, see above).
+  /// Makes sure a combiner looks at the state word again. Lock-free (a CAS
+  /// loop on the mailbox), O(combining) more if the caller becomes the combiner.
   void signal() noexcept;
 
   /// The withdraw() of every waiting awaiter (see the file comment). For a

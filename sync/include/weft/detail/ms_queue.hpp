@@ -10,7 +10,8 @@
 //   push      O(1)         lock-free: a CAS on the last node's link (+ a CAS to
 //                          swing the tail, which anyone may help with)
 //   pop       O(1)         lock-free: a CAS on the head, which retries only when
-//                          another pop succeeded
+//                          another pop succeeded or after helping a push swing
+//                          the tail
 // Item moves happen outside any retry loop; T's move constructor must not throw.
 #pragma once
 

@@ -12,8 +12,9 @@
 // avail_). A get reserves a published item (CAS: items > 0 and no getters
 // waiting), pops the storage, then releases its room (fetch_sub on room_).
 // Because a storage operation only ever runs with a reservation, the storages
-// never find themselves full or empty and never make anyone wait for a
-// half-done operation; and because a slot is reserved until its item has
+// never find themselves full or empty and (the ring, list and stack storages;
+// PriorityQueue's heap does wait: tbb_priority_storage.hpp) never make anyone
+// wait for a half-done operation; and because a slot is reserved until its item has
 // left the storage, a bounded storage never overflows.
 //
 // When a reservation fails, an awaiting put or get becomes a waiter in the

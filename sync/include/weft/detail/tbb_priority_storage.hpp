@@ -14,11 +14,13 @@
 // issue allows it) because a binary heap behind an aggregator is faster than
 // the lock-free alternatives we know for a general Compare (skip-list priority
 // queues need per-item nodes and reclamation); the waits are bounded by a
-// batch of O(log n) heap operations, never by user code (Compare aside).
+// batch of O(log n) heap operations, never by user code (Compare and T's move
+// aside).
 //
 // The queue front-end (queue_core.hpp) reserves items and room in its own
-// state words, so pop() never finds the heap empty. The waiting, the hand-off
-// to waiting getters and cancellation stay lock-free (detail/combiner.hpp).
+// state words, so pop() never finds the heap empty. Waiting and cancellation
+// go through the combiner (detail/combiner.hpp, "Progress"); the combiner's
+// hand-off pushes and pops this heap, so it blocks like the heap does.
 //
 // Operation   complexity     progress
 //   prepare   O(1)           a move
