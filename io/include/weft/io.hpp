@@ -1,6 +1,6 @@
 // Everything in weft::io, in one include: the epoll reactor, TCP, buffered
-// reading, DNS, TLS, the HTTP/1.1 server and client with their parser pieces,
-// the demo server and the crawler.
+// reading, DNS, TLS, signals, the HTTP/1.1 server and client with their parser
+// pieces, the demo server and the crawler.
 #pragma once
 
 #include "weft/crawler.hpp"
@@ -20,5 +20,6 @@
 #include "weft/io/dns.hpp"
 #include "weft/io/errors.hpp"
 #include "weft/io/reactor.hpp"
+#include "weft/io/signal.hpp"
 #include "weft/io/tcp.hpp"
 #include "weft/io/tls.hpp"
