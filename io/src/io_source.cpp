@@ -209,9 +209,18 @@ long IoSource::try_writev(const iovec* iov, int count, const char* what) {
   msghdr msg{};
   msg.msg_iov = const_cast<iovec*>(iov);
   msg.msg_iovlen = static_cast<std::size_t>(count);
+  return try_sendmsg(&msg, what);
+}
+
+long IoSource::try_sendmsg(const msghdr* msg, const char* what) {
   std::uint64_t snap = 0;
   return attempt(kWriteMask, kWritable, what, snap,
-                 [&] { return ::sendmsg(fd_, &msg, MSG_NOSIGNAL); });
+                 [&] { return ::sendmsg(fd_, msg, MSG_NOSIGNAL); });
+}
+
+long IoSource::try_recvmsg(msghdr* msg, int flags, const char* what) {
+  std::uint64_t snap = 0;
+  return attempt(kReadMask, kReadable, what, snap, [&] { return ::recvmsg(fd_, msg, flags); });
 }
 
 int IoSource::try_accept(sockaddr* addr, socklen_t* len, const char* what) {

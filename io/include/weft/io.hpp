@@ -1,5 +1,5 @@
 // Everything in weft::io, in one include: the epoll reactor, TCP, buffered
-// reading, DNS, TLS, signals, the HTTP/1.1 server and client with their parser
+// reading, DNS, TLS, signals, UDP, the HTTP/1.1 server and client with their parser
 // pieces, the demo server and the crawler.
 #pragma once
 
@@ -23,3 +23,4 @@
 #include "weft/io/signal.hpp"
 #include "weft/io/tcp.hpp"
 #include "weft/io/tls.hpp"
+#include "weft/io/udp.hpp"
