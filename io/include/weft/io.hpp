@@ -1,5 +1,5 @@
 // Everything in weft::io, in one include: the epoll reactor, TCP, buffered
-// reading, DNS, TLS, signals, UDP, the HTTP/1.1 server and client with their parser
+// reading, DNS, TLS, signals, UDP, Unix sockets, the HTTP/1.1 server and client with their parser
 // pieces, the demo server and the crawler.
 #pragma once
 
@@ -24,3 +24,4 @@
 #include "weft/io/tcp.hpp"
 #include "weft/io/tls.hpp"
 #include "weft/io/udp.hpp"
+#include "weft/io/unix.hpp"
