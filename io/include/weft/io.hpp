@@ -1,5 +1,5 @@
 // Everything in weft::io, in one include: the epoll reactor, TCP, buffered
-// reading, DNS, TLS, signals, UDP, Unix sockets, asyncio-style streams, the HTTP/1.1 server and client with their parser
+// reading, DNS, TLS, signals, UDP, Unix sockets, asyncio-style streams, subprocesses, the HTTP/1.1 server and client with their parser
 // pieces, the demo server and the crawler.
 #pragma once
 
@@ -20,6 +20,7 @@
 #include "weft/io/byte_stream.hpp"
 #include "weft/io/dns.hpp"
 #include "weft/io/errors.hpp"
+#include "weft/io/process.hpp"
 #include "weft/io/reactor.hpp"
 #include "weft/io/signal.hpp"
 #include "weft/io/streams.hpp"
