@@ -199,9 +199,17 @@ struct CertFiles {
   ~CertFiles() { std::filesystem::remove_all(dir); }
 };
 
+/// A client context that trusts only `ca_pem`.
+io::TlsContext trusting(const std::string& ca_pem) {
+  io::TlsClientOptions t;
+  t.system_store = false;
+  t.ca_pem = ca_pem;
+  return io::TlsContext::client(t);
+}
+
 weft::Task<std::vector<std::string>> tls_reversed(std::uint16_t port, std::string ca) {
   io::OpenConnectionOptions o;
-  o.tls = io::TlsContext::client({.system_store = false, .ca_pem = ca});
+  o.tls = trusting(ca);
   o.timeout = 20s;
   auto [reader, writer] = co_await io::open_connection("127.0.0.1", port, std::move(o));
   EXPECT_FALSE(writer.can_write_eof());
@@ -248,7 +256,7 @@ weft::Task<std::string> tls_big_exchange() {
   };
   auto server = weft::spawn(accept_one());
   io::OpenConnectionOptions o;
-  o.tls = io::TlsContext::client({.system_store = false, .ca_pem = cert.cert_pem});
+  o.tls = trusting(cert.cert_pem);
   o.server_hostname = "localhost";
   auto [reader, writer] =
       co_await io::open_connection("127.0.0.1", listener.local_address().port(), std::move(o));
