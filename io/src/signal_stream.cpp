@@ -117,7 +117,7 @@ Task<SignalInfo> SignalStream::recv() {
   co_await RecvAwaiter(l);
   // acquire: pairs with close()'s store.
   if (l->closed.load(std::memory_order_acquire))
-    throw ClosedError(std::string(kRecv) + ": the SignalStream was closed");
+    throw ClosedError(kRecv);
   // acquire: pairs with the hub's increment (the record itself is read under the hub's mutex).
   std::uint64_t now = l->delivered.load(std::memory_order_acquire);
   detail::SignalRecord r = SignalHub::instance().last(l);
