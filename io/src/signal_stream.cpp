@@ -116,8 +116,7 @@ Task<SignalInfo> SignalStream::recv() {
   if (!weft::detail::consume_budget()) co_await weft::yield();
   co_await RecvAwaiter(l);
   // acquire: pairs with close()'s store.
-  if (l->closed.load(std::memory_order_acquire))
-    throw ClosedError(kRecv);
+  if (l->closed.load(std::memory_order_acquire)) throw ClosedError(kRecv);
   // acquire: pairs with the hub's increment (the record itself is read under the hub's mutex).
   std::uint64_t now = l->delivered.load(std::memory_order_acquire);
   detail::SignalRecord r = SignalHub::instance().last(l);

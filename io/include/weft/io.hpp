@@ -1,6 +1,6 @@
 // Everything in weft::io, in one include: the epoll reactor, TCP, buffered
-// reading, DNS, TLS, signals, UDP, Unix sockets, asyncio-style streams, subprocesses, the HTTP/1.1 server and client with their parser
-// pieces, the demo server and the crawler.
+// reading, DNS, TLS, signals, UDP, Unix sockets, asyncio-style streams, subprocesses, the HTTP/1.1
+// server and client with their parser pieces, the demo server and the crawler.
 #pragma once
 
 #include "weft/crawler.hpp"
