@@ -40,22 +40,31 @@ std::string kernel_release() {
   return ::uname(&u) == 0 ? u.release : "unknown";
 }
 
-/// Throws IoError (ENOSYS) once it is known that this kernel has no pidfd_open.
+/// Throws IoError (ENOSYS) if this kernel lacks pidfd_open (Linux 5.3) or
+/// waitid(P_PIDFD) (Linux 5.4). Probed once, on this process's own pidfd: a
+/// kernel with P_PIDFD answers ECHILD (we are not our own child), an older one
+/// EINVAL.
 void require_pidfd_support() {
-  // 0: not probed yet, 1: works, 2: missing. relaxed: a cache of a fact that never changes.
+  // 0: not probed yet, 1: works, 2: no pidfd_open, 3: no waitid(P_PIDFD).
+  // relaxed: a cache of a fact that never changes.
   static std::atomic<int> state{0};
   int s = state.load(std::memory_order_relaxed);
   if (s == 0) {
     int fd = pidfd_open(::getpid());
-    s = fd >= 0 || errno != ENOSYS ? 1 : 2;
-    if (fd >= 0) ::close(fd);
+    if (fd < 0) {
+      s = errno == ENOSYS ? 2 : 1;  // another error (EMFILE) says nothing about the kernel
+    } else {
+      siginfo_t info{};
+      int r = ::waitid(kPidfdIdtype, static_cast<id_t>(fd), &info, WEXITED | WNOHANG);
+      s = r < 0 && errno == EINVAL ? 3 : 1;
+      ::close(fd);
+    }
     state.store(s, std::memory_order_relaxed);
   }
-  if (s == 2)
-    throw IoError(ENOSYS,
-                  "weft::io::create_subprocess_exec: this kernel has no pidfd_open (Linux 5.3 or "
-                  "newer is needed; this is " +
-                      kernel_release() + ")");
+  if (s == 2 || s == 3)
+    throw IoError(ENOSYS, std::string("weft::io::create_subprocess_exec: this kernel has no ") +
+                              (s == 2 ? "pidfd_open (Linux 5.3" : "waitid(P_PIDFD) (Linux 5.4") +
+                              " or newer is needed; this is " + kernel_release() + ")");
 }
 
 /// A pipe whose two ends are >= 3 (so that dup2 onto 0, 1, 2 always copies),
@@ -158,10 +167,12 @@ struct ChildState final : ServiceThread::Watcher {
   }
 
   ExitStatus result() const {
-    if (reap_error != 0)
+    if (reap_error == ECHILD)
       throw IoError(reap_error, "weft::io::Process::wait(pid " + std::to_string(pid) +
                                     "): the child was reaped by someone else (SIGCHLD set to "
                                     "SIG_IGN, or a waitpid(-1) in this process)");
+    if (reap_error != 0)
+      throw IoError(reap_error, "weft::io::Process::wait(pid " + std::to_string(pid) + ")");
     return status;
   }
 };

@@ -44,8 +44,9 @@
 //    has already been reaped (asyncio silently does nothing then).
 //  - Destroying a Process leaves its child running (asyncio, Tokio), or kills
 //    it with ProcessOptions::kill_on_drop; either way it is reaped later.
-//  - pidfd_open missing (kernel older than 5.3): create_subprocess_exec
-//    throws IoError (ENOSYS) saying so.
+//  - pidfd_open or waitid(P_PIDFD) missing (kernels older than 5.3 / 5.4):
+//    create_subprocess_exec throws IoError (ENOSYS) saying which and what
+//    this kernel is, before starting anything.
 //
 // Thread-safety: send_signal/terminate/kill/returncode/pid from any thread;
 // wait() from any number of tasks; each pipe stream by one task at a time.
