@@ -6,12 +6,14 @@
 //   weft-crawl --concurrency 100 --timeout 2 --json - < urls.txt
 //   weft-crawl --demo                          # the README's first command
 //   weft-crawl --serve 127.0.0.1:8080          # only the demo server (benchmarks)
+#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -25,8 +27,6 @@
 
 #include "weft/io.hpp"
 #include "weft/weft.hpp"
-
-#include "stop_on_signal.hpp"
 
 using namespace std::chrono_literals;
 namespace http = weft::http;
@@ -492,24 +492,28 @@ weft::Task<int> run_demo(const Args& a) {
 
 // ---- --serve: the demo server alone, stopped by SIGINT / SIGTERM ----
 
-weft::Task<int> run_server(std::string addr, StopOnSignal<http::DemoServer>* signals) {
-  http::DemoServer demo;
+weft::Task<int> run_server(std::string addr) {
+  // Shared with the signal handlers, which may still run while serve() returns.
+  auto demo = std::make_shared<http::DemoServer>();
   weft::io::SocketAddress where = weft::io::SocketAddress::parse(addr);
-  demo.listen(where);
+  demo->listen(where);
   std::fprintf(stderr, "weft-crawl --serve: demo server on %s/ (SIGINT or SIGTERM stops it)\n",
-               demo.base_url().c_str());
-  auto attached = signals->attach(demo);
-  co_await demo.serve();
+               demo->base_url().c_str());
+  auto stop = [demo] { demo->stop(); };  // a signal during start-up stops it at once
+  weft::io::add_signal_handler(SIGINT, stop);
+  weft::io::add_signal_handler(SIGTERM, stop);
+  co_await demo->serve();
+  weft::io::remove_signal_handler(SIGINT);
+  weft::io::remove_signal_handler(SIGTERM);
   co_return 0;
 }
 
 int serve_main(const Args& a) {
-  StopOnSignal<http::DemoServer> signals;
   int rc = 0;
   try {
     weft::RunOptions ro;
     ro.workers = a.workers ? a.workers : 1;
-    rc = weft::run(run_server(a.serve_addr, &signals), ro);
+    rc = weft::run(run_server(a.serve_addr), ro);
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "weft-crawl: --serve: %s\n", e.what());
     rc = 2;
@@ -523,8 +527,18 @@ int serve_main(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First, before any thread starts: with --serve, a SIGINT/SIGTERM that comes
+  // before the handlers are installed waits for them (weft/io/signal.hpp).
+  weft::io::block_signals({SIGINT, SIGTERM});
   Args a = parse_args(argc, argv);
   if (a.serve) return serve_main(a);
+  // A crawl installs no handler: give the signals their default action back
+  // (one that came meanwhile is delivered now).
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
   std::vector<std::string> urls;
   if (!a.demo) urls = read_urls(a.file);
   try {

@@ -101,6 +101,7 @@ struct Server::Impl {
   ServerOptions opts;
   ParserLimits limits;
   io::TcpListener listener;
+  io::UnixListener unix_listener;  // listen(UnixAddress) instead of TCP
   std::atomic<bool> stopping{false};
   std::atomic<bool> serving{false};
 
@@ -382,11 +383,17 @@ Server::~Server() {
 }
 
 io::SocketAddress Server::listen(const io::SocketAddress& addr) {
-  if (impl_->listener.is_open())
+  if (impl_->listener.is_open() || impl_->unix_listener.is_open())
     throw InvalidStateError("weft::http::Server::listen: already listening");
   impl_->listener = io::TcpListener::bind(
       addr, {.backlog = impl_->opts.backlog, .reuse_port = impl_->opts.reuse_port});
   return impl_->listener.local_address();
+}
+
+void Server::listen(const io::UnixAddress& addr) {
+  if (impl_->listener.is_open() || impl_->unix_listener.is_open())
+    throw InvalidStateError("weft::http::Server::listen: already listening");
+  impl_->unix_listener = io::UnixListener::bind(addr, {.backlog = impl_->opts.backlog});
 }
 
 io::SocketAddress Server::local_address() const {
@@ -403,6 +410,7 @@ void Server::stop() noexcept {
   // seq_cst: Dekker with a connection going idle (see the file comment).
   if (im->stopping.exchange(true, std::memory_order_seq_cst)) return;
   im->listener.close();
+  im->unix_listener.close();
   std::lock_guard<std::mutex> lock(im->mu);
   for (ConnRecord* r = im->head.next; r != &im->head; r = r->next) {
     std::uint8_t expected = kIdle;
@@ -412,19 +420,33 @@ void Server::stop() noexcept {
   }
 }
 
+namespace {
+// A Unix connection is served by the same code as a TCP one: the stream
+// operations the server uses (read, write_all, writev_all, shutdown, close)
+// do not depend on the socket family.
+Task<io::TcpStream> accept_unix(io::UnixListener& l) {
+  io::UnixStream u = co_await l.accept();
+  co_return io::TcpStream(u.release_source());
+}
+}  // namespace
+
 Task<void> Server::serve() {
   std::shared_ptr<Impl> im = impl_;
   if (im->serving.exchange(true, std::memory_order_acq_rel))  // acq_rel: one serve() only
     throw InvalidStateError("weft::http::Server::serve: already serving");
   // acquire: pairs with stop()'s exchange (a stop before serve() is not an error).
-  if (!im->listener.is_open() && !im->stopping.load(std::memory_order_acquire))
+  const bool on_unix = im->unix_listener.is_open();
+  if (!im->listener.is_open() && !on_unix && !im->stopping.load(std::memory_order_acquire))
     throw InvalidStateError("weft::http::Server::serve: call listen() first");
   std::exception_ptr error;
   for (;;) {
     io::TcpStream s;
     bool closed = false;
     try {
-      s = co_await im->listener.accept();
+      if (on_unix)
+        s = co_await accept_unix(im->unix_listener);
+      else
+        s = co_await im->listener.accept();
     } catch (const io::ClosedError&) {
       closed = true;
     } catch (const io::IoError&) {
@@ -433,7 +455,7 @@ Task<void> Server::serve() {
     // acquire: a connection accepted after stop() began is dropped.
     if (closed || error || im->stopping.load(std::memory_order_acquire)) break;
     try {
-      s.set_nodelay(true);
+      if (!on_unix) s.set_nodelay(true);
     } catch (const io::IoError&) {
       continue;  // the client is already gone
     }

@@ -6,7 +6,8 @@
 set -euo pipefail
 
 pkgs=(g++ make cmake git ca-certificates pkg-config
-      libtbb-dev libconcurrentqueue-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev)
+      libtbb-dev libconcurrentqueue-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
+      python3 openssl curl)  # real peers of the UDP, Unix socket, stream, subprocess, HTTP tests
 if [[ "${1:-}" == "--fuzz" ]]; then pkgs+=(clang libclang-rt-14-dev); fi
 
 missing=()

@@ -49,6 +49,7 @@
 #include "weft/http/request_parser.hpp"
 #include "weft/io/address.hpp"
 #include "weft/io/tcp.hpp"
+#include "weft/io/unix.hpp"
 #include "weft/task.hpp"
 
 namespace weft::http {
@@ -83,6 +84,10 @@ class Server {
   /// Binds and listens (port 0: any free port). Call inside a task, before
   /// serve(). Throws weft::io::IoError.
   io::SocketAddress listen(const io::SocketAddress& addr);
+  /// Listens on a Unix domain socket instead (weft::io::UnixListener: a stale
+  /// socket file is replaced, the file is removed on stop). One listen() per
+  /// server. local_address() then throws weft::io::ClosedError.
+  void listen(const io::UnixAddress& addr);
   /// Accepts and serves connections until stop(); then waits for the
   /// connections to finish and returns. Call once. Cancelling it stops
   /// accepting and cancels nothing else (call stop() for that).
