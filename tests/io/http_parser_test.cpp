@@ -251,6 +251,45 @@ TEST(ChunkedDecoder, LimitsAndGarbage) {
   EXPECT_EQ(f.feed("\r\n", out).status, ParseStatus::error);
 }
 
+/// Feeds `line` + "x\r\n0\r\n\r\n" (a 1-byte chunk) split at every point:
+/// the status of the whole body, the same in every split.
+ParseStatus chunk_line_status(const std::string& line) {
+  const std::string body = line + "x\r\n0\r\n\r\n";
+  ParseStatus whole = ParseStatus::incomplete;
+  for (std::size_t piece = 1; piece <= body.size(); ++piece) {
+    http::ChunkedDecoder d;
+    std::string out;
+    std::size_t used = 0;
+    http::ParseResult r{ParseStatus::incomplete, 0};
+    while (used < body.size() && r.status == ParseStatus::incomplete) {
+      std::string_view part(body.data() + used, std::min(piece, body.size() - used));
+      r = d.feed(part, out);
+      used += r.consumed;
+    }
+    if (piece == 1) whole = r.status;
+    EXPECT_EQ(r.status, whole) << "split " << piece << " of " << line;
+    if (r.status == ParseStatus::complete) {
+      EXPECT_EQ(out, "x") << line;
+    }
+    if (r.status == ParseStatus::error) {
+      EXPECT_EQ(d.error_status(), 400) << line;
+    }
+  }
+  return whole;
+}
+
+// RFC 9112 7.1: chunk-size [ chunk-ext ] CRLF, chunk-ext = *( BWS ";" BWS
+// name [ BWS "=" BWS ( token / quoted-string ) ] ). "1 2" was read as size 1.
+TEST(ChunkedDecoder, ChunkSizeLineIsStrict) {
+  for (const char* ok : {"1\r\n", "1;a\r\n", "1 ;a\r\n", "1\t; a = b\r\n", "1;a=b;c=d\r\n",
+                         "1;a=\"q \\\" ;x\"\r\n", "01\r\n", "1;a=b ;c\r\n"})
+    EXPECT_EQ(chunk_line_status(ok), ParseStatus::complete) << ok;
+  for (const char* bad : {"1 2\r\n", "1 \r\n", "1\t\r\n", "1 x\r\n", "1;\r\n", "1; \r\n",
+                          "1;=b\r\n", "1;a=\r\n", "1;a=\"open\r\n", "1;a b\r\n", "1;a=b c\r\n",
+                          "1;a=\"x\"y\r\n", "1;a@b\r\n", "1,2\r\n", " 1\r\n", "1;a\rb\r\n"})
+    EXPECT_EQ(chunk_line_status(bad), ParseStatus::error) << bad;
+}
+
 TEST(HttpSyntax, Helpers) {
   using namespace http::syntax;
   EXPECT_EQ(parse_content_length("0"), 0u);
