@@ -13,6 +13,7 @@ void RequestParser::reset() noexcept {
   state_ = State::idle;
   scanned_ = 0;
   line_start_ = 0;
+  blank_ = 0;
   body_left_ = 0;
   expect_continue_ = false;
   error_status_ = 0;
@@ -32,6 +33,7 @@ void RequestParser::finish_request() noexcept {
   state_ = State::idle;
   scanned_ = 0;
   line_start_ = 0;
+  blank_ = 0;
   body_left_ = 0;
   expect_continue_ = false;
 }
@@ -40,9 +42,15 @@ ParseResult RequestParser::parse(std::string_view in, Request& req) {
   std::size_t pos = 0;
   if (state_ == State::failed) return {ParseStatus::error, 0};
   if (state_ == State::idle) {
-    // RFC 9112 2.2: ignore empty lines before a request-line.
-    while (pos < in.size() && (in[pos] == '\r' || in[pos] == '\n'))
+    // RFC 9112 2.2: ignore empty lines before a request-line, within the
+    // head limit (a client that sends nothing else is not making progress).
+    while (pos < in.size() && (in[pos] == '\r' || in[pos] == '\n')) {
       ++pos;
+      if (++blank_ > limits_.max_header_bytes)
+        return fail(pos, 400,
+                    "more than " + std::to_string(limits_.max_header_bytes) +
+                        " bytes of empty lines before the request line");
+    }
     if (pos == in.size()) return {ParseStatus::incomplete, pos};
     req.clear();
     state_ = State::head;

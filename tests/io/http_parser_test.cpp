@@ -221,6 +221,34 @@ TEST(HttpParser, FailedParserStaysFailedUntilReset) {
   EXPECT_EQ(p.parse("GET / HTTP/1.1\r\nHost: a\r\n\r\n", req).status, ParseStatus::complete);
 }
 
+// Empty lines before a request line are skipped (RFC 9112 2.2), but they are
+// not progress: more than max_header_bytes of them is a 400, in any split.
+TEST(HttpParser, EmptyLinesBeforeARequestAreBounded) {
+  http::ParserLimits limits;
+  limits.max_header_bytes = 64;
+  std::string ok(64, '\n');
+  ok += "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+  std::string bad;
+  for (int i = 0; i < 33; ++i)
+    bad += "\r\n";  // 66 bytes
+  for (std::size_t piece : {0, 1, 2, 7}) {
+    EXPECT_EQ(feed(ok, piece, limits).status, ParseStatus::complete) << piece;
+    Outcome o = feed(bad, piece, limits);
+    EXPECT_EQ(o.status, ParseStatus::error) << piece;
+    EXPECT_EQ(o.error, 400) << piece;
+  }
+  // The count starts again with every request.
+  http::RequestParser p(limits);
+  http::Request req;
+  std::string one(60, '\n');
+  one += "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+  for (int i = 0; i < 5; ++i) {
+    http::ParseResult r = p.parse(one, req);
+    ASSERT_EQ(r.status, ParseStatus::complete) << i;
+    EXPECT_EQ(r.consumed, one.size());
+  }
+}
+
 TEST(ChunkedDecoder, DecodesInAnySplitAndStopsAtTheEnd) {
   std::string body = "4\r\nWiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\n\r\nNEXT";
   for (std::size_t piece = 1; piece <= body.size(); ++piece) {

@@ -3,6 +3,7 @@
 // over-limit requests (each answered with its status, then closed), idle and
 // read timeouts, graceful stop, and many concurrent clients.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <cerrno>
@@ -261,6 +262,121 @@ weft::Task<void> timeouts() {
 TEST_F(HttpServer, IdleAndReadTimeouts) {
   weft::test::Watchdog dog(60s);
   weft::run(timeouts(), {.workers = 2});
+}
+
+// Issue 18, item 1: a client that sends "\r\n" more often than idle_timeout
+// kept its connection forever (each read restarted the idle wait). The idle
+// deadline is absolute now: the connection closes about idle_timeout after
+// its last response, however many empty lines come. The bound (2,000 lines,
+// 5 ms apart) is only a guard: 10 s against an idle_timeout of 200 ms.
+weft::Task<void> blank_lines_keep_nothing_alive() {
+  Running srv({.idle_timeout = 200ms, .read_timeout = 200ms});
+  io::TcpStream c = co_await io::TcpStream::connect(srv.addr);
+  io::BufferedReader<io::TcpStream> in(c);
+  co_await c.write_all("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ((co_await read_reply(in)).status, 200);
+  int lines = 0;
+  bool closed = false;
+  for (; lines < 2000 && !closed; ++lines) {
+    try {
+      co_await c.write_all("\r\n");
+    } catch (const io::IoError&) {
+      closed = true;  // EPIPE / ECONNRESET: the server has closed
+      break;
+    }
+    co_await weft::sleep(5ms);
+    char b;
+    long n = 0;
+    try {
+      n = c.try_read(&b, 1);
+    } catch (const io::IoError&) {
+      closed = true;  // reset: closed with our last empty line unread
+      break;
+    }
+    EXPECT_TRUE(n <= 0) << "the server sent something for an empty line";
+    if (n == 0) closed = true;
+  }
+  EXPECT_TRUE(closed) << "still open after " << lines << " empty lines";
+  EXPECT_EQ(srv.server.active_connections(), 0u);
+  co_await stop(srv);
+}
+
+TEST_F(HttpServer, EmptyLinesDoNotExtendTheIdleTimeout) {
+  weft::test::Watchdog dog(60s);
+  weft::run(blank_lines_keep_nothing_alive(), {.workers = 2});
+}
+
+/// Polls (1 ms) until `done()`; the watchdog bounds it.
+template <class F>
+weft::Task<void> until(F done) {
+  while (!done())
+    co_await weft::sleep(1ms);
+}
+
+// Issue 18, item 1: the connection cap. With max_connections = 2, a third
+// connection first takes the place of an idle keep-alive one (closed), and
+// when both are busy (mid-request) it gets a 503 and is closed.
+weft::Task<void> connection_cap() {
+  Running srv({.max_connections = 2});
+  EXPECT_EQ(srv.server.stats().max_connections, 2u);
+  io::TcpStream a = co_await io::TcpStream::connect(srv.addr);
+  io::BufferedReader<io::TcpStream> a_in(a);
+  co_await a.write_all("GET /a HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ((co_await read_reply(a_in)).status, 200);
+  io::TcpStream b = co_await io::TcpStream::connect(srv.addr);
+  co_await b.write_all("GET /b HTTP/1.1\r\n");  // busy: a request has begun
+  auto one_idle = [&] {
+    auto st = srv.server.stats();
+    return st.active_connections == 2 && st.idle_connections == 1;
+  };
+  co_await until(one_idle);
+  // c: at the cap, a (idle) is closed to make room.
+  io::TcpStream c = co_await io::TcpStream::connect(srv.addr);
+  io::BufferedReader<io::TcpStream> c_in(c);
+  co_await c.write_all("GET /c HTTP/1.1\r\nHost: t\r\n");  // busy too, once read
+  char byte;
+  EXPECT_EQ(co_await a_in.read(&byte, 1), 0u);  // a was closed
+  auto two_busy = [&] {
+    auto st = srv.server.stats();
+    return st.active_connections == 2 && st.idle_connections == 0 && st.idle_closed_for_room == 1;
+  };
+  co_await until(two_busy);
+  // d: nobody is idle: 503, then closed.
+  io::TcpStream d = co_await io::TcpStream::connect(srv.addr);
+  std::string all = co_await read_to_eof(d);
+  EXPECT_EQ(all.substr(0, 12), "HTTP/1.1 503") << all;
+  EXPECT_NE(all.find("Retry-After: 1"), std::string::npos);
+  EXPECT_EQ(srv.server.stats().rejected_at_capacity, 1u);
+  // The busy ones are still served.
+  co_await b.write_all("Host: t\r\n\r\n");
+  io::BufferedReader<io::TcpStream> b_in(b);
+  EXPECT_EQ((co_await read_reply(b_in)).body, "GET /b ");
+  co_await c.write_all("\r\n");
+  EXPECT_EQ((co_await read_reply(c_in)).body, "GET /c ");
+  EXPECT_EQ(srv.server.stats().connections_accepted, 4u);
+  co_await stop(srv);
+}
+
+TEST_F(HttpServer, ConnectionCapClosesAnIdleConnectionThenRefuses) {
+  weft::test::Watchdog dog(60s);
+  weft::run(connection_cap(), {.workers = 2});
+}
+
+TEST(HttpServerOptions, AutomaticCapFollowsTheDescriptorLimit) {
+  auto main = []() -> weft::Task<void> {
+    http::Server server(&handler);
+    server.listen(io::SocketAddress::loopback_v4(0));
+    rlimit rl{};
+    ::getrlimit(RLIMIT_NOFILE, &rl);
+    const std::size_t cap = server.stats().max_connections;
+    EXPECT_GE(cap, 1u);
+    if (rl.rlim_cur != RLIM_INFINITY) {
+      EXPECT_LT(cap, static_cast<std::size_t>(rl.rlim_cur));
+    }
+    server.stop();
+    co_await server.serve();
+  };
+  weft::run(main(), {.workers = 1});
 }
 
 // ---- graceful stop ----

@@ -14,7 +14,8 @@
 //
 // What it accepts (RFC 9112), and what it answers otherwise:
 //  - request-line `method SP target SP HTTP/1.x`; leading empty lines are
-//    skipped; lines end with CRLF or a bare LF; a bare CR is an error (400).
+//    skipped, up to max_header_bytes of them (400 beyond: they are not
+//    progress); lines end with CRLF or a bare LF; a bare CR is an error (400).
 //    HTTP versions other than 1.0 and 1.1 get 505.
 //  - field lines `token ":" OWS value OWS`; obs-fold, whitespace before the
 //    colon and control characters are rejected (400).
@@ -59,7 +60,8 @@ class RequestParser {
   /// Forgets any partial request and error.
   void reset() noexcept;
 
-  /// No byte of the next request has arrived yet (between requests).
+  /// No byte of the next request has arrived yet (between requests; empty
+  /// lines before a request line leave the parser idle).
   bool idle() const noexcept { return state_ == State::idle; }
   /// The head is parsed and the body is being read.
   bool in_body() const noexcept {
@@ -86,6 +88,7 @@ class RequestParser {
   State state_ = State::idle;
   std::size_t scanned_ = 0;     // head bytes already searched for the empty line
   std::size_t line_start_ = 0;  // offset of the line being searched, in the head
+  std::size_t blank_ = 0;       // empty-line bytes skipped before this request line
   std::uint64_t body_left_ = 0;
   bool expect_continue_ = false;
   int error_status_ = 0;

@@ -25,9 +25,19 @@
 //    Each batch of responses goes out in one write.
 //  - A handler that throws gets a 500 (the connection stays usable); one that
 //    is cancelled ends its connection.
-//  - Timeouts: idle_timeout between requests (the connection closes quietly),
-//    read_timeout for the rest of a request once it has begun (408, close),
-//    write_timeout for each batch of responses (close).
+//  - Timeouts: idle_timeout between requests (the connection closes
+//    quietly), counted from the end of the last response (or the accept) and
+//    never restarted by what is not a request: empty lines between requests
+//    are skipped (RFC 9112 2.2) but do not extend it, and more than
+//    max_header_bytes of them is a 400; read_timeout for the rest of a
+//    request once its first byte arrived (408, close); write_timeout for
+//    each batch of responses (close). All three are absolute deadlines.
+//  - Connection cap: at most max_connections connections are served at
+//    once (by default derived from the process's descriptor limit, so that
+//    slow clients cannot exhaust descriptors). A connection accepted at the
+//    cap makes room by closing the connection that has been waiting longest
+//    for its next request, if one is waiting; otherwise it gets
+//    "503 Service Unavailable" (Retry-After: 1) and is closed.
 //  - stop(): stops accepting, closes idle connections at once, lets the
 //    others finish the request in progress (their response says
 //    "Connection: close"), then serve() returns. Thread-safe, idempotent.
@@ -71,6 +81,25 @@ struct ServerOptions {
   /// Listen backlog and SO_REUSEPORT (see weft::io::ListenOptions).
   int backlog = 1024;
   bool reuse_port = false;
+  /// Connections served at once (see the header comment). 0: automatic,
+  /// read at listen(): the soft RLIMIT_NOFILE minus a reserve for the
+  /// listener and the process's other files (a quarter of it, at most 256).
+  std::size_t max_connections = 0;
+};
+
+/// Counters of a Server (for monitoring and tests). Any thread; each value is
+/// a recent reading (they are not read at one instant).
+struct ServerStats {
+  std::uint64_t connections_accepted = 0;
+  /// Idle keep-alive connections closed to make room for a new one at the cap.
+  std::uint64_t idle_closed_for_room = 0;
+  /// Connections answered 503 and closed at the cap (none of the others was idle).
+  std::uint64_t rejected_at_capacity = 0;
+  /// Connections being served now, and how many of them wait for a next request.
+  std::size_t active_connections = 0;
+  std::size_t idle_connections = 0;
+  /// The connection cap in force (max_connections, or the automatic value).
+  std::size_t max_connections = 0;
 };
 
 class Server {
@@ -93,6 +122,8 @@ class Server {
   io::SocketAddress local_address() const;
   /// Connections being served right now. Any thread.
   std::size_t active_connections() const noexcept;
+  /// Counters (see ServerStats). Any thread; O(connections) (it counts the idle ones).
+  ServerStats stats() const;
 
   struct Impl;
 

@@ -1,0 +1,114 @@
+// The HTTP server's shared state (Server::Impl), the per-connection record,
+// and the connection task's entry point. http_server.cpp runs the accept
+// loop, the cap and stop(); http_connection.cpp runs each connection.
+//
+// Connection bookkeeping: every connection has a heap ConnRecord (its stream
+// and an idle/busy/closing state) linked in the server's list under a mutex;
+// the mutex is taken twice per connection (register, unregister), by stop(),
+// stats() and by an accept at the connection cap, never per request. A
+// ConnRef parameter of the connection task owns the record: the body
+// unregisters it when it ends, and the parameter's destructor does for a
+// task that never ran, so serve() can wait for the count of live connections
+// to reach zero.
+//
+// Closing an idle connection from outside (stop(), or an accept at the cap):
+// a connection marks itself idle before it waits for its next request and
+// takes itself back (CAS idle -> busy) after the wait; the closer claims it
+// with CAS idle -> closing and closes its stream, which ends the wait. One
+// CAS decides, so a connection is never closed while it handles a request.
+// stop() sets `stopping` before it looks at the states and a connection
+// re-checks `stopping` after marking itself idle (both seq_cst: one of the
+// two always sees the other).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+#include "weft/detail/task_header.hpp"
+#include "weft/http/request_parser.hpp"
+#include "weft/http/server.hpp"
+#include "weft/io/tcp.hpp"
+#include "weft/task.hpp"
+
+namespace weft::http {
+
+namespace detail {
+
+inline constexpr std::uint8_t kBusy = 0;     // reading or answering a request
+inline constexpr std::uint8_t kIdle = 1;     // waiting for the next request
+inline constexpr std::uint8_t kClosing = 2;  // closed from outside while idle
+
+struct ConnRecord {
+  ConnRecord* prev = nullptr;
+  ConnRecord* next = nullptr;
+  io::TcpStream stream;
+  std::atomic<std::uint8_t> state{kBusy};
+};
+
+}  // namespace detail
+
+struct Server::Impl {
+  Handler handler;
+  ServerOptions opts;
+  ParserLimits limits;
+  io::TcpListener listener;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> serving{false};
+  std::size_t max_connections = 0;  // set by listen(), read by the accept loop
+
+  mutable std::mutex mu;
+  detail::ConnRecord head;  // sentinel of the circular list of live connections (accept order)
+  std::size_t active = 0;   // linked records
+  std::size_t closing = 0;  // linked records whose stream was closed from outside
+  weft::detail::TaskHeader* drain_waiter = nullptr;
+
+  // Statistics: relaxed, nothing is ordered by them.
+  std::atomic<std::uint64_t> accepted{0}, idle_closed{0}, rejected{0};
+
+  Impl(Handler h, ServerOptions o);
+
+  void link(detail::ConnRecord* r);
+  void unregister(detail::ConnRecord* r) noexcept;
+  /// Claims an idle connection (CAS idle -> closing) and closes its stream;
+  /// false if it is busy. mu held.
+  bool close_if_idle(detail::ConnRecord* r) noexcept;
+  /// At the cap: closes the longest-waiting idle connection. False if the
+  /// server is at the cap and none is idle (the new one must be refused).
+  bool make_room();
+};
+
+namespace detail {
+
+/// Owns a connection's record. The connection's body unregisters it when it
+/// ends (finish()); the destructor covers a task whose frame is destroyed
+/// without running (cancelled before its first step, or a failed spawn). The
+/// body does not wait for frame destruction: a task that ends on another
+/// worker than its home one may keep its frame until that worker next runs.
+class ConnRef {
+ public:
+  ConnRef(std::shared_ptr<Server::Impl> im, ConnRecord* rec) noexcept
+      : im_(std::move(im)), rec_(rec) {}
+  ConnRef(ConnRef&& o) noexcept : im_(std::move(o.im_)), rec_(std::exchange(o.rec_, nullptr)) {}
+  ConnRef(const ConnRef&) = delete;
+  ~ConnRef() { finish(); }
+  void finish() noexcept {
+    if (!rec_) return;
+    std::shared_ptr<Server::Impl> im = std::move(im_);  // keeps the server alive through it
+    im->unregister(std::exchange(rec_, nullptr));
+  }
+  Server::Impl* impl() const noexcept { return im_.get(); }
+  ConnRecord* record() const noexcept { return rec_; }
+
+ private:
+  std::shared_ptr<Server::Impl> im_;
+  ConnRecord* rec_;
+};
+
+/// The task that serves one accepted connection (http_connection.cpp).
+Task<void> connection(ConnRef ref);
+
+}  // namespace detail
+}  // namespace weft::http
