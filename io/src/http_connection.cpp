@@ -8,6 +8,9 @@
 // (idle_timeout after the last response; empty lines do not move it), the
 // request deadline (read_timeout after a request's first byte) or the write
 // deadline (write_timeout per batch).
+#include <sys/uio.h>
+
+#include <algorithm>
 #include <optional>
 
 #include "http_input_buffer.hpp"
@@ -29,23 +32,67 @@ constexpr std::size_t kInitialBuffer = 2 * 1024;
 constexpr std::size_t kReadRoom = 1024;
 /// Pipelined responses are written once this much is pending.
 constexpr std::size_t kFlushThreshold = 64 * 1024;
+/// Request and response bodies up to this size are neither charged to the
+/// memory budget nor written apart from their head; a body buffer larger
+/// than this is freed after its response.
+constexpr std::size_t kSmallBody = 16 * 1024;
+/// An output buffer grown past this (a large chunked response) is freed
+/// after it was written.
+constexpr std::size_t kKeepOutput = 2 * kFlushThreshold;
 /// After an error response: how long, and how much, unread input is drained
 /// before closing (closing with unread input sends RST, which can destroy the
 /// response before the client reads it).
 constexpr auto kLingerTime = std::chrono::seconds(1);
 constexpr std::size_t kLingerBytes = 64 * 1024;
 
-/// Writes `out` (after the fast attempt wrote `done` bytes) within `limit`.
-/// False if it timed out.
-Task<bool> write_rest(io::TcpStream& s, const std::string& out, std::size_t done,
-                      std::chrono::milliseconds limit) {
+/// One non-blocking attempt to send `a` then `b` (b may be empty); `done`
+/// gets the bytes sent. True if everything went.
+bool try_send(io::TcpStream& s, std::string_view a, std::string_view b, std::size_t& done) {
+  long w;
+  if (b.empty()) {
+    w = s.try_write(a.data(), a.size());
+  } else {
+    iovec iov[2] = {{const_cast<char*>(a.data()), a.size()},
+                    {const_cast<char*>(b.data()), b.size()}};
+    w = s.source()->try_writev(iov, 2, "weft::http::Server: writing responses");
+  }
+  done = w == io::detail::kWouldBlock ? 0 : static_cast<std::size_t>(w);
+  return done == a.size() + b.size();
+}
+
+/// Sends the rest of `a` then `b` (after try_send() sent `done` bytes)
+/// within `limit`. False if it timed out.
+Task<bool> send_rest(io::TcpStream& s, std::string_view a, std::string_view b, std::size_t done,
+                     std::chrono::milliseconds limit) {
+  iovec iov[2];
+  int n = 0;
+  if (done < a.size()) iov[n++] = {const_cast<char*>(a.data() + done), a.size() - done};
+  std::size_t b_done = done > a.size() ? done - a.size() : 0;
+  if (b_done < b.size()) iov[n++] = {const_cast<char*>(b.data() + b_done), b.size() - b_done};
   bool timed_out = false;
   try {
-    co_await weft::wait_for(s.write_all(out.data() + done, out.size() - done), limit);
+    co_await weft::wait_for(s.writev_all(iov, n), limit);
   } catch (const weft::TimeoutError&) {
     timed_out = true;
   }
   co_return !timed_out;
+}
+
+/// Frees a body buffer that grew past kSmallBody (the next request starts
+/// from nothing instead of pinning the largest body ever received).
+void release_large(std::string& body) noexcept {
+  if (body.capacity() > kSmallBody) std::string().swap(body);
+}
+
+/// What a body being received holds against the memory budget: nothing for
+/// a small one; for a large one its announced length or its buffer, whichever
+/// is larger.
+std::size_t body_need(const RequestParser& p, const Request& req) noexcept {
+  std::size_t need = req.body.capacity();
+  if (p.in_body())
+    need = std::max<std::size_t>(
+        need, static_cast<std::size_t>(std::min<std::uint64_t>(p.content_length(), SIZE_MAX)));
+  return need > kSmallBody ? need : 0;
 }
 
 /// Shuts our side down and discards what the client still sends, for a
@@ -78,6 +125,9 @@ Task<void> serve_connection(Server::Impl* im, ConnRecord* rec) {
   Request req;
   RequestParser parser(im->limits);
   std::string out;
+  // The memory budget's share of this connection: the request body being
+  // received, and a large response while the socket has not taken it.
+  Charge body_charge(im), response_charge(im);
   // Absolute deadlines: for the rest of the current request, and for the
   // next request to begin (from the end of the last response, or the accept).
   std::optional<Clock::time_point> request_deadline, idle_deadline;
@@ -87,12 +137,22 @@ Task<void> serve_connection(Server::Impl* im, ConnRecord* rec) {
     while (!close && !in.empty()) {
       ParseResult r = parser.parse(in.view(), req);
       in.consume(r.consumed);
-      if (r.status == ParseStatus::incomplete) break;
       if (r.status == ParseStatus::error) {
         append_error(out, parser.error_status(), parser.error_message());
         close = linger = true;
         break;
       }
+      if (!body_charge.resize(body_need(parser, req))) {
+        // Over the memory budget: refuse the request before (more of) its
+        // body is read.
+        im->rejected_memory.fetch_add(1, std::memory_order_relaxed);  // a statistic
+        release_large(req.body);
+        body_charge.resize(0);
+        append_error(out, 503, "the server is short of memory for request bodies; retry later");
+        close = linger = true;
+        break;
+      }
+      if (r.status == ParseStatus::incomplete) break;
       request_deadline.reset();
       idle_deadline.reset();
       sent_continue = false;
@@ -108,22 +168,39 @@ Task<void> serve_connection(Server::Impl* im, ConnRecord* rec) {
         failed = true;
       }
       if (failed) resp = Response(500, "internal server error\n");
+      release_large(req.body);
+      body_charge.resize(0);
       // After the handler: a stop() that came while it ran marks this the last response.
       bool keep = req.keep_alive && !im->stopping.load(std::memory_order_seq_cst);
       const bool head = req.method == "HEAD";
-      if (!append_response(out, resp, head, !keep, keep && req.version_minor == 0,
-                           req.version_minor == 1))
+      if (head || !status_has_body(resp.status)) release_large(resp.body);
+      if (resp.body.size() > kSmallBody && !response_charge.resize(resp.body.size())) {
+        im->rejected_memory.fetch_add(1, std::memory_order_relaxed);  // a statistic
+        resp = Response(503, "the server is short of memory for responses; retry later\n");
+        resp.headers.add("Retry-After", "1");
         keep = false;
+      }
+      const Appended a = append_response(out, resp,
+                                         {.head = head,
+                                          .close = !keep,
+                                          .keep_alive_10 = keep && req.version_minor == 0,
+                                          .chunked_ok = req.version_minor == 1,
+                                          .inline_body_max = kSmallBody});
+      if (!a.keep) keep = false;
       if (!keep) close = true;
-      if (out.size() >= kFlushThreshold) {
-        long w = s.try_write(out.data(), out.size());
-        std::size_t done = w == io::detail::kWouldBlock ? 0 : static_cast<std::size_t>(w);
-        if (done < out.size()) {
-          bool ok = co_await write_rest(s, out, done, im->opts.write_timeout);
+      if (out.size() >= kFlushThreshold || a.body_separate) {
+        // A large body goes out right after the pending heads, without a copy.
+        const std::string_view body = a.body_separate ? std::string_view(resp.body) : "";
+        std::size_t done = 0;
+        if (!try_send(s, out, body, done)) {
+          bool ok = co_await send_rest(s, out, body, done, im->opts.write_timeout);
           if (!ok) co_return;
         }
         out.clear();
+        if (out.capacity() > kKeepOutput) std::string().swap(out);
       }
+      release_large(resp.body);
+      response_charge.resize(0);
     }
     if (!close && parser.expects_continue() && !sent_continue) {
       out.append(kContinue);
@@ -131,10 +208,9 @@ Task<void> serve_connection(Server::Impl* im, ConnRecord* rec) {
     }
     // 2. Write what is pending: one send for the whole batch when the socket takes it.
     if (!out.empty()) {
-      long w = s.try_write(out.data(), out.size());
-      std::size_t done = w == io::detail::kWouldBlock ? 0 : static_cast<std::size_t>(w);
-      if (done < out.size()) {
-        bool ok = co_await write_rest(s, out, done, im->opts.write_timeout);
+      std::size_t done = 0;
+      if (!try_send(s, out, {}, done)) {
+        bool ok = co_await send_rest(s, out, {}, done, im->opts.write_timeout);
         if (!ok) co_return;
       }
       out.clear();

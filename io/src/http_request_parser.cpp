@@ -15,6 +15,7 @@ void RequestParser::reset() noexcept {
   line_start_ = 0;
   blank_ = 0;
   body_left_ = 0;
+  content_length_ = 0;
   expect_continue_ = false;
   error_status_ = 0;
   error_message_.clear();
@@ -35,6 +36,7 @@ void RequestParser::finish_request() noexcept {
   line_start_ = 0;
   blank_ = 0;
   body_left_ = 0;
+  content_length_ = 0;
   expect_continue_ = false;
 }
 
@@ -92,6 +94,9 @@ ParseResult RequestParser::parse(std::string_view in, Request& req) {
   if (state_ == State::body_length) {
     std::size_t take =
         static_cast<std::size_t>(std::min<std::uint64_t>(body_left_, in.size() - pos));
+    // One allocation of the announced size when the body begins (no
+    // doubling: the buffer never holds more than Content-Length).
+    if (take > 0 && req.body.empty()) req.body.reserve(static_cast<std::size_t>(content_length_));
     req.body.append(in.data() + pos, take);
     pos += take;
     body_left_ -= take;
@@ -256,6 +261,7 @@ bool RequestParser::parse_head(std::string_view head, Request& req) {
       return false;
     }
     body_left_ = length;
+    content_length_ = length;
     state_ = State::body_length;
   } else {
     state_ = State::idle;  // no body: parse() completes the request

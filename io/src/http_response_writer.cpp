@@ -76,11 +76,10 @@ bool valid_response(const Response& r) noexcept {
 
 }  // namespace
 
-bool append_response(std::string& out, const Response& r, bool head, bool close, bool keep_alive_10,
-                     bool chunked_ok) {
+Appended append_response(std::string& out, const Response& r, const ResponseContext& c) {
   if (!valid_response(r)) {
     append_error(out, 500, "the handler returned an invalid status or header field");
-    return false;
+    return {.keep = false};
   }
   bool wants_close = false, wants_chunked = false;
   append_status_line(out, r.status);
@@ -98,8 +97,8 @@ bool append_response(std::string& out, const Response& r, bool head, bool close,
     out.append("\r\n");
   }
   if (!r.headers.contains("Date")) out.append(date_line());
-  const bool no_body = r.status < 200 || r.status == 204 || r.status == 304;
-  const bool chunked = wants_chunked && chunked_ok && !no_body;
+  const bool no_body = !status_has_body(r.status);
+  const bool chunked = wants_chunked && c.chunked_ok && !no_body;
   if (chunked) {
     out.append("Transfer-Encoding: chunked\r\n");
   } else if (!no_body) {
@@ -107,18 +106,21 @@ bool append_response(std::string& out, const Response& r, bool head, bool close,
     append_number(out, r.body.size());
     out.append("\r\n");
   }
-  if (close || wants_close)
+  if (c.close || wants_close)
     out.append("Connection: close\r\n");
-  else if (keep_alive_10)
+  else if (c.keep_alive_10)
     out.append("Connection: keep-alive\r\n");
   out.append("\r\n");
-  if (!head && !no_body) {
+  Appended a{.keep = !wants_close};
+  if (!c.head && !no_body) {
     if (chunked)
       append_chunked(out, r.body);
+    else if (r.body.size() > c.inline_body_max)
+      a.body_separate = true;
     else
       out.append(r.body);
   }
-  return !wants_close;
+  return a;
 }
 
 void append_error(std::string& out, int status, std::string_view message) {

@@ -131,6 +131,23 @@ void Server::Impl::unregister(ConnRecord* r) noexcept {
   if (waiter) waiter->wake();
 }
 
+bool Server::Impl::try_charge(std::size_t n) noexcept {
+  // relaxed: the budget only bounds a count; nothing is published through it.
+  std::size_t cur = buffered.load(std::memory_order_relaxed);
+  do {
+    if (n > opts.max_buffered_bytes || cur > opts.max_buffered_bytes - n) return false;
+  } while (!buffered.compare_exchange_weak(cur, cur + n, std::memory_order_relaxed));
+  std::size_t peak = peak_buffered.load(std::memory_order_relaxed);  // a statistic
+  while (cur + n > peak &&
+         !peak_buffered.compare_exchange_weak(peak, cur + n, std::memory_order_relaxed)) {
+  }
+  return true;
+}
+
+void Server::Impl::uncharge(std::size_t n) noexcept {
+  buffered.fetch_sub(n, std::memory_order_relaxed);  // relaxed: see try_charge()
+}
+
 bool Server::Impl::close_if_idle(ConnRecord* r) noexcept {
   std::uint8_t expected = kIdle;
   // seq_cst: the other half of the Dekker pair with a connection going idle.
@@ -189,6 +206,9 @@ ServerStats Server::stats() const {
   st.idle_closed_for_room = im->idle_closed.load(std::memory_order_relaxed);
   st.rejected_at_capacity = im->rejected.load(std::memory_order_relaxed);
   st.max_connections = im->max_connections;
+  st.rejected_for_memory = im->rejected_memory.load(std::memory_order_relaxed);
+  st.buffered_bytes = im->buffered.load(std::memory_order_relaxed);
+  st.peak_buffered_bytes = im->peak_buffered.load(std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(im->mu);
   st.active_connections = im->active;
   for (const ConnRecord* r = im->head.next; r != &im->head; r = r->next)

@@ -66,7 +66,13 @@ struct Server::Impl {
   weft::detail::TaskHeader* drain_waiter = nullptr;
 
   // Statistics: relaxed, nothing is ordered by them.
-  std::atomic<std::uint64_t> accepted{0}, idle_closed{0}, rejected{0};
+  std::atomic<std::uint64_t> accepted{0}, idle_closed{0}, rejected{0}, rejected_memory{0};
+
+  // The memory budget (max_buffered_bytes): bytes charged now and the peak.
+  std::atomic<std::size_t> buffered{0}, peak_buffered{0};
+  /// Adds `n` to the charged bytes unless that passes the budget. Lock-free.
+  bool try_charge(std::size_t n) noexcept;
+  void uncharge(std::size_t n) noexcept;
 
   Impl(Handler h, ServerOptions o);
 
@@ -105,6 +111,31 @@ class ConnRef {
  private:
   std::shared_ptr<Server::Impl> im_;
   ConnRecord* rec_;
+};
+
+/// Bytes one buffer of a connection holds against the server's memory
+/// budget; resize() follows the buffer as it grows and shrinks.
+class Charge {
+ public:
+  explicit Charge(Server::Impl* im) noexcept : im_(im) {}
+  Charge(const Charge&) = delete;
+  Charge& operator=(const Charge&) = delete;
+  ~Charge() { resize(0); }
+  /// Charges `want` bytes in all (0: release). False, with nothing changed,
+  /// when growing to `want` would pass the budget.
+  bool resize(std::size_t want) noexcept {
+    if (want > n_) {
+      if (!im_->try_charge(want - n_)) return false;
+    } else if (want < n_) {
+      im_->uncharge(n_ - want);
+    }
+    n_ = want;
+    return true;
+  }
+
+ private:
+  Server::Impl* im_;
+  std::size_t n_ = 0;
 };
 
 /// The task that serves one accepted connection (http_connection.cpp).

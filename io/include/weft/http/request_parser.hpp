@@ -10,7 +10,8 @@
 // what earlier calls reported consumed), so a request head split across reads
 // is presented again, longer, on the next call; the parser remembers how far it
 // searched, so a head arriving byte by byte costs O(n), not O(n^2). Body bytes
-// are consumed (copied into req.body) as they arrive.
+// are consumed (copied into req.body) as they arrive; a Content-Length body's
+// buffer is allocated at its announced size when its first byte arrives.
 //
 // What it accepts (RFC 9112), and what it answers otherwise:
 //  - request-line `method SP target SP HTTP/1.x`; leading empty lines are
@@ -67,6 +68,9 @@ class RequestParser {
   bool in_body() const noexcept {
     return state_ == State::body_length || state_ == State::body_chunked;
   }
+  /// The Content-Length of the request whose body is being read (0 for a
+  /// chunked body or none).
+  std::uint64_t content_length() const noexcept { return content_length_; }
   /// The current request sent "Expect: 100-continue" and its body has not
   /// started: a server should send "100 Continue" before waiting for it.
   bool expects_continue() const noexcept { return expect_continue_; }
@@ -90,6 +94,7 @@ class RequestParser {
   std::size_t line_start_ = 0;  // offset of the line being searched, in the head
   std::size_t blank_ = 0;       // empty-line bytes skipped before this request line
   std::uint64_t body_left_ = 0;
+  std::uint64_t content_length_ = 0;
   bool expect_continue_ = false;
   int error_status_ = 0;
   std::string error_message_;

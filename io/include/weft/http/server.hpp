@@ -38,6 +38,19 @@
 //    cap makes room by closing the connection that has been waiting longest
 //    for its next request, if one is waiting; otherwise it gets
 //    "503 Service Unavailable" (Retry-After: 1) and is closed.
+//  - Memory: a request body or a response body larger than 16 KiB is
+//    charged to a server-wide budget (max_buffered_bytes) while it is in
+//    memory: a body being received from the moment its head announces it
+//    (Content-Length in full; a chunked one as it grows), a response from
+//    the handler's return until the socket has taken it. A request whose body
+//    would pass the budget gets "503 Service Unavailable" (before its body is
+//    read: a client that sent "Expect: 100-continue" gets no 100) and the
+//    connection closes; a response that would pass it is replaced by a 503.
+//    Below the threshold nothing is charged, so a connection holds at most
+//    about 100 KiB outside the budget (input buffer, a small body, pipelined
+//    responses waiting in one batch). After each response, a body buffer
+//    larger than that is freed, so idle keep-alive connections keep nothing
+//    of a large upload.
 //  - stop(): stops accepting, closes idle connections at once, lets the
 //    others finish the request in progress (their response says
 //    "Connection: close"), then serve() returns. Thread-safe, idempotent.
@@ -85,6 +98,9 @@ struct ServerOptions {
   /// read at listen(): the soft RLIMIT_NOFILE minus a reserve for the
   /// listener and the process's other files (a quarter of it, at most 256).
   std::size_t max_connections = 0;
+  /// Memory, server-wide, for large request bodies being received and large
+  /// responses waiting to be sent (see the header comment): 503 past it.
+  std::size_t max_buffered_bytes = 256 * 1024 * 1024;
 };
 
 /// Counters of a Server (for monitoring and tests). Any thread; each value is
@@ -100,6 +116,11 @@ struct ServerStats {
   std::size_t idle_connections = 0;
   /// The connection cap in force (max_connections, or the automatic value).
   std::size_t max_connections = 0;
+  /// Requests answered 503 because max_buffered_bytes was reached.
+  std::uint64_t rejected_for_memory = 0;
+  /// Bytes charged to max_buffered_bytes now, and the most ever charged.
+  std::size_t buffered_bytes = 0;
+  std::size_t peak_buffered_bytes = 0;
 };
 
 class Server {
