@@ -39,9 +39,10 @@ constexpr std::size_t kSmallBody = 16 * 1024;
 /// An output buffer grown past this (a large chunked response) is freed
 /// after it was written.
 constexpr std::size_t kKeepOutput = 2 * kFlushThreshold;
-/// After an error response: how long, and how much, unread input is drained
-/// before closing (closing with unread input sends RST, which can destroy the
-/// response before the client reads it).
+/// When the server closes a connection the client may still send on (after
+/// an error, or a "Connection: close" of the server's): how long, and how
+/// much, unread input is drained before closing (closing with unread input
+/// sends RST, which can destroy the response before the client reads it).
 constexpr auto kLingerTime = std::chrono::seconds(1);
 constexpr std::size_t kLingerBytes = 64 * 1024;
 
@@ -96,7 +97,9 @@ std::size_t body_need(const RequestParser& p, const Request& req) noexcept {
 }
 
 /// Shuts our side down and discards what the client still sends, for a
-/// bounded time, so that the error response is not lost to a reset.
+/// bounded time, so that the last response is not lost to a reset (a close
+/// with unread input sends RST, and the peer's kernel then drops what it has
+/// not handed to the client yet).
 Task<void> lingering_close(io::TcpStream& s) {
   s.shutdown(io::Shutdown::write);
   const auto deadline = Clock::now() + kLingerTime;
@@ -187,7 +190,15 @@ Task<void> serve_connection(Server::Impl* im, ConnRecord* rec) {
                                           .chunked_ok = req.version_minor == 1,
                                           .inline_body_max = kSmallBody});
       if (!a.keep) keep = false;
-      if (!keep) close = true;
+      if (!keep) {
+        close = true;
+        // The server ends a connection the client meant to keep (stop(), the
+        // handler's "Connection: close", an HTTP/1.0 keep-alive ended): the
+        // client may be sending its next request right now. Closing with
+        // unread input sends RST, which destroys what the socket has not
+        // delivered yet of this response: linger instead.
+        if (req.keep_alive) linger = true;
+      }
       if (out.size() >= kFlushThreshold || a.body_separate) {
         // A large body goes out right after the pending heads, without a copy.
         const std::string_view body = a.body_separate ? std::string_view(resp.body) : "";
@@ -216,7 +227,8 @@ Task<void> serve_connection(Server::Impl* im, ConnRecord* rec) {
       out.clear();
     }
     if (close) {
-      if (linger) co_await lingering_close(s);
+      // Pipelined requests after the last response are unread input too.
+      if (linger || !in.empty()) co_await lingering_close(s);
       co_return;
     }
     // 3. Read more.

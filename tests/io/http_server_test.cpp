@@ -42,6 +42,11 @@ weft::Task<http::Response> handler(http::Request& req) {
     r.headers.add("Connection", "close");
     co_return r;
   }
+  if (req.path() == "/close-big") {
+    http::Response r(200, std::string(16 << 20, 'z'));
+    r.headers.add("Connection", "close");
+    co_return r;
+  }
   co_return http::Response(200, req.method + " " + req.target + " " + req.body);
 }
 
@@ -377,6 +382,43 @@ TEST(HttpServerOptions, AutomaticCapFollowsTheDescriptorLimit) {
     co_await server.serve();
   };
   weft::run(main(), {.workers = 1});
+}
+
+// Issue 18, item 6: after a "Connection: close" response the server closed
+// at once even when the client had sent more (pipelined) meanwhile; closing
+// with unread input sends RST, which discards what the kernel had not sent
+// yet of the response. The server now lingers (half-close, drain) as after
+// errors. The client sends its second request while the server is still
+// writing the first response (16 MiB, more than the socket buffers hold),
+// so that request sits unread in the server's socket when it closes.
+weft::Task<void> close_with_unread_input() {
+  Running srv;
+  io::TcpStream c = co_await io::TcpStream::connect(srv.addr);
+  co_await c.write_all("GET /close-big HTTP/1.1\r\nHost: t\r\n\r\n");
+  co_await weft::sleep(50ms);  // the server is writing (and blocked: nobody reads yet)
+  co_await c.write_all("GET /after HTTP/1.1\r\nHost: t\r\n\r\n");
+  co_await weft::sleep(50ms);
+  std::string all;
+  int error = 0;
+  try {
+    all = co_await read_to_eof(c);
+  } catch (const io::IoError& e) {
+    error = e.code().value();
+  }
+  EXPECT_EQ(error, 0) << "the response was cut by a reset";
+  const std::size_t head_end = all.find("\r\n\r\n");
+  EXPECT_NE(head_end, std::string::npos);
+  if (head_end != std::string::npos) {
+    EXPECT_NE(all.substr(0, head_end).find("Connection: close"), std::string::npos);
+    EXPECT_EQ(all.size() - head_end - 4, std::size_t{16} << 20) << "a truncated body";
+  }
+  c.close();  // ends the server's linger (it drains until our FIN)
+  co_await stop(srv);
+}
+
+TEST_F(HttpServer, ConnectionCloseWithUnreadInputLingers) {
+  weft::test::Watchdog dog(60s);
+  weft::run(close_with_unread_input(), {.workers = 2});
 }
 
 // ---- graceful stop ----

@@ -25,6 +25,11 @@
 //    Each batch of responses goes out in one write.
 //  - A handler that throws gets a 500 (the connection stays usable); one that
 //    is cancelled ends its connection.
+//  - Closing: when the server ends a connection the client may still send
+//    on (after an error response, or a "Connection: close" the client did not
+//    ask for, or with pipelined requests left unanswered), it shuts its side
+//    down and drains the input for up to 1 s / 64 KiB before closing, so that
+//    a reset cannot destroy the last response in flight.
 //  - Timeouts: idle_timeout between requests (the connection closes
 //    quietly), counted from the end of the last response (or the accept) and
 //    never restarted by what is not a request: empty lines between requests
