@@ -127,6 +127,7 @@ struct TlsStream::State {
   BIO* out = nullptr;  // ciphertext to the peer (owned by ssl)
   std::unique_ptr<char[]> scratch{new char[kScratch]};
   bool handshake_done = false;
+  bool truncated = false;  // read() ended at a TCP EOF without close_notify
 
   State(TcpStream t, TlsContext c, bool server) : tcp(std::move(t)), ctx(std::move(c)) {
     ssl = SSL_new(ctx.native_handle());
@@ -258,7 +259,10 @@ Task<std::size_t> TlsStream::read(void* buf, std::size_t n) {
     if (err == SSL_ERROR_ZERO_RETURN) co_return 0;  // close_notify
     if (err == SSL_ERROR_WANT_READ) {
       bool more = co_await read_more(s);
-      if (!more) co_return 0;
+      if (!more) {
+        s.truncated = true;  // the TCP stream ended without close_notify
+        co_return 0;
+      }
       continue;
     }
     if (err == SSL_ERROR_WANT_WRITE) {
@@ -308,6 +312,10 @@ TcpStream& TlsStream::tcp() noexcept {
 
 void TlsStream::close() noexcept {
   if (st_) st_->tcp.close();
+}
+
+bool TlsStream::truncated() const noexcept {
+  return st_ && st_->truncated;
 }
 
 bool TlsStream::is_open() const noexcept {

@@ -23,8 +23,10 @@
 //
 // A stream whose operation was cancelled or failed mid-record is unusable
 // (close it): TLS records cannot be resumed halfway. read() returns 0 at the
-// peer's close_notify and also when the TCP stream ends without one (HTTP's
-// own framing detects a truncated message).
+// peer's close_notify and also when the TCP stream ends without one;
+// truncated() tells the two apart (an attacker who can cut the TCP stream
+// ends a message that way, so a message framed by the end of the stream is
+// complete only after close_notify; HTTP's client checks it).
 //
 // Errors: weft::io::TlsError (handshake failures, verification failures with
 // the verifier's reason, bad records); weft::io::IoError from the socket.
@@ -101,6 +103,10 @@ class TlsStream {
   Task<void> write_all(std::string_view s) { return write_all(s.data(), s.size()); }
   /// Sends close_notify (best effort; the peer's reply is not awaited).
   Task<void> shutdown();
+
+  /// read() returned 0 because the TCP stream ended without the peer's
+  /// close_notify (not a clean TLS close).
+  bool truncated() const noexcept;
 
   TcpStream& tcp() noexcept;
   /// Closes the socket (no close_notify). Any thread; idempotent.
