@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <utility>
 
 #include "http_input_buffer.hpp"
 #include "http_response_writer.hpp"
@@ -135,13 +136,17 @@ Task<void> serve_connection(Server::Impl* im, ConnRecord* rec) {
   // next request to begin (from the end of the last response, or the accept).
   std::optional<Clock::time_point> request_deadline, idle_deadline;
   bool close = false, linger = false, sent_continue = false;
+  std::uint64_t pending = 0;  // responses in `out` (or being sent) not yet written whole
   for (;;) {
     // 1. Answer every complete request already buffered (pipelining).
     while (!close && !in.empty()) {
+      const bool was_idle = parser.idle();
       ParseResult r = parser.parse(in.view(), req);
       in.consume(r.consumed);
+      if (was_idle && (r.status != ParseStatus::incomplete || !parser.idle())) ++rec->started;
       if (r.status == ParseStatus::error) {
         append_error(out, parser.error_status(), parser.error_message());
+        ++pending;
         close = linger = true;
         break;
       }
@@ -152,6 +157,7 @@ Task<void> serve_connection(Server::Impl* im, ConnRecord* rec) {
         release_large(req.body);
         body_charge.resize(0);
         append_error(out, 503, "the server is short of memory for request bodies; retry later");
+        ++pending;
         close = linger = true;
         break;
       }
@@ -189,6 +195,7 @@ Task<void> serve_connection(Server::Impl* im, ConnRecord* rec) {
                                           .keep_alive_10 = keep && req.version_minor == 0,
                                           .chunked_ok = req.version_minor == 1,
                                           .inline_body_max = kSmallBody});
+      ++pending;
       if (!a.keep) keep = false;
       if (!keep) {
         close = true;
@@ -207,6 +214,7 @@ Task<void> serve_connection(Server::Impl* im, ConnRecord* rec) {
           bool ok = co_await send_rest(s, out, body, done, im->opts.write_timeout);
           if (!ok) co_return;
         }
+        rec->answered += std::exchange(pending, 0);
         out.clear();
         if (out.capacity() > kKeepOutput) std::string().swap(out);
       }
@@ -224,6 +232,7 @@ Task<void> serve_connection(Server::Impl* im, ConnRecord* rec) {
         bool ok = co_await send_rest(s, out, {}, done, im->opts.write_timeout);
         if (!ok) co_return;
       }
+      rec->answered += std::exchange(pending, 0);
       out.clear();
     }
     if (close) {
@@ -263,6 +272,7 @@ Task<void> serve_connection(Server::Impl* im, ConnRecord* rec) {
         }
         if (timed_out) {
           append_error(out, 408, "the request was not received in time");
+          ++pending;
           close = linger = true;
         }
       }
@@ -286,6 +296,12 @@ Task<void> connection(ConnRef ref) {
     co_await serve_connection(ref.impl(), ref.record());
   } catch (const io::IoError&) {
     // Reset, broken pipe, closed by stop(): the connection just ends.
+  } catch (const weft::CancelledError&) {
+    // The shutdown deadline (or the runtime's end): what was begun is lost.
+    const ConnRecord* rec = ref.record();
+    ref.impl()->dropped.fetch_add(rec->started - rec->answered,
+                                  std::memory_order_relaxed);  // a statistic
+    throw;
   }
 }
 

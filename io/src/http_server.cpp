@@ -8,12 +8,14 @@
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <vector>
 
 #include "http_response_writer.hpp"
 #include "http_server_impl.hpp"
 #include "weft/detail/thread_context.hpp"
 #include "weft/errors.hpp"
 #include "weft/runtime.hpp"
+#include "weft/time.hpp"
 
 namespace weft::http {
 
@@ -27,6 +29,12 @@ namespace {
 /// limit, at most this many (the listener, log files, DNS, the client side of
 /// a program that also makes requests).
 constexpr std::size_t kReservedFds = 256;
+
+/// serve() keeps the JoinHandle of every connection task (to cancel them at
+/// the shutdown deadline) and drops the finished ones whenever their count
+/// has doubled since the last sweep, from this many on: O(1) amortised per
+/// connection, at most twice the live count of finished frames kept.
+constexpr std::size_t kPruneConnections = 256;
 
 std::size_t automatic_max_connections() {
   rlimit rl{};
@@ -209,6 +217,7 @@ ServerStats Server::stats() const {
   st.rejected_for_memory = im->rejected_memory.load(std::memory_order_relaxed);
   st.buffered_bytes = im->buffered.load(std::memory_order_relaxed);
   st.peak_buffered_bytes = im->peak_buffered.load(std::memory_order_relaxed);
+  st.requests_dropped = im->dropped.load(std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(im->mu);
   st.active_connections = im->active;
   for (const ConnRecord* r = im->head.next; r != &im->head; r = r->next)
@@ -219,6 +228,12 @@ ServerStats Server::stats() const {
 
 void Server::stop() noexcept {
   Impl* im = impl_.get();
+  // The first stop() sets the time the shutdown deadline counts from. Before
+  // `stopping`: serve() reads it after seeing `stopping` or the listener
+  // closed (acquire), both written after it.
+  std::int64_t unset = 0;
+  im->stop_ns.compare_exchange_strong(unset, weft::detail::to_ns(Clock::now()),
+                                      std::memory_order_relaxed);
   // seq_cst: Dekker with a connection going idle (see http_server_impl.hpp).
   if (im->stopping.exchange(true, std::memory_order_seq_cst)) return;
   im->listener.close();
@@ -235,6 +250,10 @@ Task<void> Server::serve() {
   if (!im->listener.is_open() && !im->stopping.load(std::memory_order_acquire))
     throw InvalidStateError("weft::http::Server::serve: call listen() first");
   std::exception_ptr error;
+  // The connection tasks, to cancel the ones still running at the shutdown
+  // deadline; finished ones are dropped whenever the list has doubled.
+  std::vector<JoinHandle<void>> conns;
+  std::size_t prune_at = kPruneConnections;
   for (;;) {
     io::TcpStream s;
     bool closed = false;
@@ -263,10 +282,27 @@ Task<void> Server::serve() {
     im->link(rec);
     // If spawn throws (the runtime is shutting down), the task's frame is
     // destroyed with its ConnRef, which unregisters the record.
-    weft::spawn(detail::connection(detail::ConnRef(im, rec)), "http connection").detach();
+    conns.push_back(weft::spawn(detail::connection(detail::ConnRef(im, rec)), "http connection"));
+    if (conns.size() >= prune_at) {
+      std::erase_if(conns, [](const JoinHandle<void>& h) { return h.done(); });
+      prune_at = std::max(kPruneConnections, 2 * conns.size());
+    }
   }
   if (error) stop();
-  co_await DrainAwaiter(im.get());
+  // Graceful: until the deadline; then cancel what is left and wait for it.
+  const auto deadline = weft::detail::from_ns(im->stop_ns.load(std::memory_order_relaxed)) +
+                        im->opts.shutdown_timeout;
+  bool late = false;
+  try {
+    co_await weft::timeout_at(deadline, DrainAwaiter(im.get()));
+  } catch (const weft::TimeoutError&) {
+    late = true;
+  }
+  if (late) {
+    for (JoinHandle<void>& h : conns)
+      h.cancel();  // a finished one ignores it
+    co_await DrainAwaiter(im.get());
+  }
   if (error) std::rethrow_exception(error);
 }
 

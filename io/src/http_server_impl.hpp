@@ -46,6 +46,10 @@ struct ConnRecord {
   ConnRecord* next = nullptr;
   io::TcpStream stream;
   std::atomic<std::uint8_t> state{kBusy};
+  // Requests begun, and answered (response written completely); only the
+  // connection's own task touches them.
+  std::uint64_t started = 0;
+  std::uint64_t answered = 0;
 };
 
 }  // namespace detail
@@ -56,6 +60,8 @@ struct Server::Impl {
   ParserLimits limits;
   io::TcpListener listener;
   std::atomic<bool> stopping{false};
+  /// When stop() was called (steady clock, ns); the shutdown deadline counts from it.
+  std::atomic<std::int64_t> stop_ns{0};
   std::atomic<bool> serving{false};
   std::size_t max_connections = 0;  // set by listen(), read by the accept loop
 
@@ -66,7 +72,8 @@ struct Server::Impl {
   weft::detail::TaskHeader* drain_waiter = nullptr;
 
   // Statistics: relaxed, nothing is ordered by them.
-  std::atomic<std::uint64_t> accepted{0}, idle_closed{0}, rejected{0}, rejected_memory{0};
+  std::atomic<std::uint64_t> accepted{0}, idle_closed{0}, rejected{0}, rejected_memory{0},
+      dropped{0};
 
   // The memory budget (max_buffered_bytes): bytes charged now and the peak.
   std::atomic<std::size_t> buffered{0}, peak_buffered{0};

@@ -56,12 +56,21 @@
 //    responses waiting in one batch). After each response, a body buffer
 //    larger than that is freed, so idle keep-alive connections keep nothing
 //    of a large upload.
-//  - stop(): stops accepting, closes idle connections at once, lets the
-//    others finish the request in progress (their response says
-//    "Connection: close"), then serve() returns. Thread-safe, idempotent.
+//  - Graceful stop (stop(), e.g. from a SIGTERM handler's thread): stops
+//    accepting (the listener closes: new connections are refused), closes
+//    the connections waiting for a next request at once, lets the others
+//    finish the request in progress (its response says "Connection: close";
+//    requests pipelined behind it are not read, which that close tells the
+//    client, RFC 9112 9.6), for up to
+//    shutdown_timeout after stop(); then cancels the connections still
+//    running (their handlers see CancelledError) and counts each request
+//    they leave without a complete response in
+//    ServerStats::requests_dropped (0 whenever the deadline was long enough).
+//    serve() returns once every connection has ended (a handler that
+//    swallows its cancellation delays it).
 //
-// Thread-safety: stop(), local_address() and active_connections() may be
-// called from any thread; listen() and serve() from one task. The Server must
+// Thread-safety: stop(), stats(), local_address() and active_connections()
+// may be called from any thread; listen() and serve() from one task. The Server must
 // outlive serve(); connections still running when it is destroyed keep what
 // they need alive. Handlers run on any worker, concurrently for different
 // connections.
@@ -106,6 +115,9 @@ struct ServerOptions {
   /// Memory, server-wide, for large request bodies being received and large
   /// responses waiting to be sent (see the header comment): 503 past it.
   std::size_t max_buffered_bytes = 256 * 1024 * 1024;
+  /// After stop(): how long requests in progress may take before they are
+  /// cancelled (see the header comment).
+  std::chrono::milliseconds shutdown_timeout{30'000};
 };
 
 /// Counters of a Server (for monitoring and tests). Any thread; each value is
@@ -126,6 +138,9 @@ struct ServerStats {
   /// Bytes charged to max_buffered_bytes now, and the most ever charged.
   std::size_t buffered_bytes = 0;
   std::size_t peak_buffered_bytes = 0;
+  /// Requests begun but left without a complete response by connections
+  /// that the shutdown deadline (or the runtime's end) cancelled.
+  std::uint64_t requests_dropped = 0;
 };
 
 class Server {
@@ -139,10 +154,13 @@ class Server {
   /// serve(). Throws weft::io::IoError.
   io::SocketAddress listen(const io::SocketAddress& addr);
   /// Accepts and serves connections until stop(); then waits for the
-  /// connections to finish and returns. Call once. Cancelling it stops
-  /// accepting and cancels nothing else (call stop() for that).
+  /// connections to finish (within shutdown_timeout, then cancelling them)
+  /// and returns. Call once. Cancelling it stops accepting and cancels
+  /// nothing else (call stop() for that).
   Task<void> serve();
-  /// Graceful stop (see above). Any thread; idempotent.
+  /// Graceful stop (see above): returns at once; serve() returns when the
+  /// connections have ended. Any thread, also a signal-handling thread (not
+  /// a signal handler itself: it takes a mutex); idempotent.
   void stop() noexcept;
 
   io::SocketAddress local_address() const;
