@@ -19,6 +19,7 @@
 #include "http_server_impl.hpp"
 #include "weft/detail/thread_context.hpp"
 #include "weft/errors.hpp"
+#include "weft/io/tls_server.hpp"
 #include "weft/time.hpp"
 #include "weft/yield.hpp"
 
@@ -47,33 +48,84 @@ constexpr std::size_t kKeepOutput = 2 * kFlushThreshold;
 constexpr auto kLingerTime = std::chrono::seconds(1);
 constexpr std::size_t kLingerBytes = 64 * 1024;
 
-/// One non-blocking attempt to send `a` then `b` (b may be empty); `done`
-/// gets the bytes sent. True if everything went.
-bool try_send(io::TcpStream& s, std::string_view a, std::string_view b, std::size_t& done) {
-  long w;
-  if (b.empty()) {
-    w = s.try_write(a.data(), a.size());
-  } else {
-    iovec iov[2] = {{const_cast<char*>(a.data()), a.size()},
-                    {const_cast<char*>(b.data()), b.size()}};
-    w = s.source()->try_writev(iov, 2, "weft::http::Server: writing responses");
-  }
-  done = w == io::detail::kWouldBlock ? 0 : static_cast<std::size_t>(w);
-  return done == a.size() + b.size();
-}
+/// Plain TCP, as serve_connection() uses a transport: non-blocking
+/// attempts, readiness waits, and the awaiting rest of a write.
+struct PlainIo {
+  io::TcpStream& s;
 
-/// Sends the rest of `a` then `b` (after try_send() sent `done` bytes)
-/// within `limit`. False if it timed out.
-Task<bool> send_rest(io::TcpStream& s, std::string_view a, std::string_view b, std::size_t done,
-                     std::chrono::milliseconds limit) {
-  iovec iov[2];
-  int n = 0;
-  if (done < a.size()) iov[n++] = {const_cast<char*>(a.data() + done), a.size() - done};
-  std::size_t b_done = done > a.size() ? done - a.size() : 0;
-  if (b_done < b.size()) iov[n++] = {const_cast<char*>(b.data() + b_done), b.size() - b_done};
+  long try_read(char* p, std::size_t n) { return s.try_read(p, n); }
+  io::detail::ReadinessAwaiter readable() { return s.readable(); }
+  /// One attempt to send `a` then `b` (b may be empty); `done` gets the
+  /// bytes sent. True if everything went.
+  bool try_send(std::string_view a, std::string_view b, std::size_t& done) {
+    long w;
+    if (b.empty()) {
+      w = s.try_write(a.data(), a.size());
+    } else {
+      iovec iov[2] = {{const_cast<char*>(a.data()), a.size()},
+                      {const_cast<char*>(b.data()), b.size()}};
+      w = s.source()->try_writev(iov, 2, "weft::http::Server: writing responses");
+    }
+    done = w == io::detail::kWouldBlock ? 0 : static_cast<std::size_t>(w);
+    return done == a.size() + b.size();
+  }
+  /// The rest of `a` then `b`, after try_send() sent `done` bytes.
+  Task<void> send_rest(std::string_view a, std::string_view b, std::size_t done) {
+    return write_rest(s, a, b, done);
+  }
+  io::TcpStream& tcp() { return s; }
+  void close_notify() noexcept {}
+
+  static Task<void> write_rest(io::TcpStream& s, std::string_view a, std::string_view b,
+                               std::size_t done) {
+    iovec iov[2];
+    int n = 0;
+    if (done < a.size()) iov[n++] = {const_cast<char*>(a.data() + done), a.size() - done};
+    std::size_t b_done = done > a.size() ? done - a.size() : 0;
+    if (b_done < b.size()) iov[n++] = {const_cast<char*>(b.data() + b_done), b.size() - b_done};
+    co_await s.writev_all(iov, n);
+  }
+};
+
+/// TLS: the same through a TlsStream (try_send() counts plaintext bytes
+/// taken; what it encrypted but could not send waits in the stream).
+struct TlsIo {
+  io::TlsStream& t;
+
+  long try_read(char* p, std::size_t n) { return t.try_read(p, n); }
+  io::detail::ReadinessAwaiter readable() { return t.readable(); }
+  bool try_send(std::string_view a, std::string_view b, std::size_t& done) {
+    done = 0;
+    long w = t.try_write(a.data(), a.size());
+    if (w > 0) done += static_cast<std::size_t>(w);
+    if (done == a.size() && !b.empty()) {
+      w = t.try_write(b.data(), b.size());
+      if (w > 0) done += static_cast<std::size_t>(w);
+    }
+    return done == a.size() + b.size() && t.pending_output() == 0;
+  }
+  Task<void> send_rest(std::string_view a, std::string_view b, std::size_t done) {
+    return write_rest(t, a, b, done);
+  }
+  io::TcpStream& tcp() { return t.tcp(); }
+  void close_notify() noexcept { t.try_shutdown(); }
+
+  static Task<void> write_rest(io::TlsStream& t, std::string_view a, std::string_view b,
+                               std::size_t done) {
+    if (done < a.size()) co_await t.write_all(a.data() + done, a.size() - done);
+    std::size_t b_done = done > a.size() ? done - a.size() : 0;
+    if (b_done < b.size()) co_await t.write_all(b.data() + b_done, b.size() - b_done);
+    co_await t.flush();
+  }
+};
+
+/// The rest of a send within `limit`; false if it timed out.
+template <class Io>
+Task<bool> send_within(Io io, std::string_view a, std::string_view b, std::size_t done,
+                       std::chrono::milliseconds limit) {
   bool timed_out = false;
   try {
-    co_await weft::wait_for(s.writev_all(iov, n), limit);
+    co_await weft::wait_for(io.send_rest(a, b, done), limit);
   } catch (const weft::TimeoutError&) {
     timed_out = true;
   }
@@ -101,7 +153,10 @@ std::size_t body_need(const RequestParser& p, const Request& req) noexcept {
 /// bounded time, so that the last response is not lost to a reset (a close
 /// with unread input sends RST, and the peer's kernel then drops what it has
 /// not handed to the client yet).
-Task<void> lingering_close(io::TcpStream& s) {
+template <class Io>
+Task<void> lingering_close(Io io) {
+  io.close_notify();
+  io::TcpStream& s = io.tcp();
   s.shutdown(io::Shutdown::write);
   const auto deadline = Clock::now() + kLingerTime;
   char sink[2048];
@@ -123,8 +178,8 @@ Task<void> lingering_close(io::TcpStream& s) {
   }
 }
 
-Task<void> serve_connection(Server::Impl* im, ConnRecord* rec) {
-  io::TcpStream& s = rec->stream;
+template <class Io>
+Task<void> serve_connection(Server::Impl* im, ConnRecord* rec, Io io) {
   InputBuffer in(kInitialBuffer, im->limits.max_header_bytes + kReadRoom);
   Request req;
   RequestParser parser(im->limits);
@@ -210,8 +265,8 @@ Task<void> serve_connection(Server::Impl* im, ConnRecord* rec) {
         // A large body goes out right after the pending heads, without a copy.
         const std::string_view body = a.body_separate ? std::string_view(resp.body) : "";
         std::size_t done = 0;
-        if (!try_send(s, out, body, done)) {
-          bool ok = co_await send_rest(s, out, body, done, im->opts.write_timeout);
+        if (!io.try_send(out, body, done)) {
+          bool ok = co_await send_within(io, out, body, done, im->opts.write_timeout);
           if (!ok) co_return;
         }
         rec->answered += std::exchange(pending, 0);
@@ -228,8 +283,8 @@ Task<void> serve_connection(Server::Impl* im, ConnRecord* rec) {
     // 2. Write what is pending: one send for the whole batch when the socket takes it.
     if (!out.empty()) {
       std::size_t done = 0;
-      if (!try_send(s, out, {}, done)) {
-        bool ok = co_await send_rest(s, out, {}, done, im->opts.write_timeout);
+      if (!io.try_send(out, {}, done)) {
+        bool ok = co_await send_within(io, out, {}, done, im->opts.write_timeout);
         if (!ok) co_return;
       }
       rec->answered += std::exchange(pending, 0);
@@ -237,12 +292,12 @@ Task<void> serve_connection(Server::Impl* im, ConnRecord* rec) {
     }
     if (close) {
       // Pipelined requests after the last response are unread input too.
-      if (linger || !in.empty()) co_await lingering_close(s);
+      if (linger || !in.empty()) co_await lingering_close(io);
       co_return;
     }
     // 3. Read more.
     in.make_room(kReadRoom);
-    long n = s.try_read(in.tail(), in.room());
+    long n = io.try_read(in.tail(), in.room());
     if (n == io::detail::kWouldBlock) {
       bool timed_out = false;
       if (parser.idle()) {
@@ -254,7 +309,7 @@ Task<void> serve_connection(Server::Impl* im, ConnRecord* rec) {
         // parser idle) come back here without moving it.
         if (!idle_deadline) idle_deadline = Clock::now() + im->opts.idle_timeout;
         try {
-          co_await weft::timeout_at(*idle_deadline, s.readable());
+          co_await weft::timeout_at(*idle_deadline, io.readable());
         } catch (const weft::TimeoutError&) {
           timed_out = true;
         }
@@ -266,7 +321,7 @@ Task<void> serve_connection(Server::Impl* im, ConnRecord* rec) {
       } else {
         if (!request_deadline) request_deadline = Clock::now() + im->opts.read_timeout;
         try {
-          co_await weft::timeout_at(*request_deadline, s.readable());
+          co_await weft::timeout_at(*request_deadline, io.readable());
         } catch (const weft::TimeoutError&) {
           timed_out = true;
         }
@@ -284,6 +339,25 @@ Task<void> serve_connection(Server::Impl* im, ConnRecord* rec) {
   }
 }
 
+/// The TLS handshake, then the connection over TLS; false if the handshake failed.
+Task<bool> serve_tls(Server::Impl* im, ConnRecord* rec) {
+  bool ok = true;
+  try {
+    rec->tls = co_await im->opts.tls->accept(std::move(rec->stream));
+  } catch (const io::TlsError&) {
+    ok = false;  // garbage instead of a ClientHello, a failed or late handshake
+  } catch (const io::IoError&) {
+    ok = false;
+  }
+  if (!ok) {
+    im->tls_failures.fetch_add(1, std::memory_order_relaxed);  // a statistic
+    co_return false;
+  }
+  co_await serve_connection(im, rec, TlsIo{rec->tls});
+  rec->tls.try_shutdown();  // close_notify, best effort: the connection ends cleanly
+  co_return true;
+}
+
 }  // namespace
 
 Task<void> connection(ConnRef ref) {
@@ -292,15 +366,21 @@ Task<void> connection(ConnRef ref) {
     ConnRef& ref;
     ~Scope() { ref.finish(); }
   } scope{ref};
+  Server::Impl* im = ref.impl();
+  ConnRecord* rec = ref.record();
   try {
-    co_await serve_connection(ref.impl(), ref.record());
+    if (im->opts.tls)
+      co_await serve_tls(im, rec);
+    else
+      co_await serve_connection(im, rec, PlainIo{rec->stream});
   } catch (const io::IoError&) {
     // Reset, broken pipe, closed by stop(): the connection just ends.
+  } catch (const io::TlsError&) {
+    // A bad record from the client: likewise.
   } catch (const weft::CancelledError&) {
     // The shutdown deadline (or the runtime's end): what was begun is lost.
-    const ConnRecord* rec = ref.record();
-    ref.impl()->dropped.fetch_add(rec->started - rec->answered,
-                                  std::memory_order_relaxed);  // a statistic
+    im->dropped.fetch_add(rec->started - rec->answered,
+                          std::memory_order_relaxed);  // a statistic
     throw;
   }
 }

@@ -161,7 +161,7 @@ bool Server::Impl::close_if_idle(ConnRecord* r) noexcept {
   // seq_cst: the other half of the Dekker pair with a connection going idle.
   if (!r->state.compare_exchange_strong(expected, kClosing, std::memory_order_seq_cst))
     return false;
-  r->stream.close();  // wakes its wait; the record stays alive while linked
+  r->close_streams();  // wakes its wait; the record stays alive while linked
   ++closing;
   return true;
 }
@@ -218,6 +218,7 @@ ServerStats Server::stats() const {
   st.buffered_bytes = im->buffered.load(std::memory_order_relaxed);
   st.peak_buffered_bytes = im->peak_buffered.load(std::memory_order_relaxed);
   st.requests_dropped = im->dropped.load(std::memory_order_relaxed);
+  st.tls_handshake_failures = im->tls_failures.load(std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(im->mu);
   st.active_connections = im->active;
   for (const ConnRecord* r = im->head.next; r != &im->head; r = r->next)
@@ -269,7 +270,10 @@ Task<void> Server::serve() {
     im->accepted.fetch_add(1, std::memory_order_relaxed);
     if (!im->make_room()) {
       im->rejected.fetch_add(1, std::memory_order_relaxed);
-      refuse(s);
+      if (im->opts.tls)
+        s.close();  // a plain-text 503 would be garbage to a TLS client
+      else
+        refuse(s);
       continue;
     }
     try {

@@ -31,6 +31,7 @@
 #include "weft/http/request_parser.hpp"
 #include "weft/http/server.hpp"
 #include "weft/io/tcp.hpp"
+#include "weft/io/tls.hpp"
 #include "weft/task.hpp"
 
 namespace weft::http {
@@ -44,8 +45,15 @@ inline constexpr std::uint8_t kClosing = 2;  // closed from outside while idle
 struct ConnRecord {
   ConnRecord* prev = nullptr;
   ConnRecord* next = nullptr;
-  io::TcpStream stream;
+  io::TcpStream stream;  // plain HTTP; with TLS, until the handshake takes it
+  io::TlsStream tls;     // https: set when the handshake is done
   std::atomic<std::uint8_t> state{kBusy};
+  /// Closes whichever stream the connection uses (any thread; the record
+  /// must be idle or not yet started: see close_if_idle()).
+  void close_streams() noexcept {
+    stream.close();
+    tls.close();
+  }
   // Requests begun, and answered (response written completely); only the
   // connection's own task touches them.
   std::uint64_t started = 0;
@@ -73,7 +81,7 @@ struct Server::Impl {
 
   // Statistics: relaxed, nothing is ordered by them.
   std::atomic<std::uint64_t> accepted{0}, idle_closed{0}, rejected{0}, rejected_memory{0},
-      dropped{0};
+      dropped{0}, tls_failures{0};
 
   // The memory budget (max_buffered_bytes): bytes charged now and the peak.
   std::atomic<std::size_t> buffered{0}, peak_buffered{0};

@@ -5,7 +5,9 @@
 #   tools/scripts/deps.sh --fuzz     also clang and its runtime (libFuzzer)
 set -euo pipefail
 
-pkgs=(g++ make cmake git ca-certificates pkg-config
+# openssl: the command-line tool (the TLS server test talks to weft's https
+# server with `openssl s_client`).
+pkgs=(g++ make cmake git ca-certificates pkg-config openssl
       libtbb-dev libconcurrentqueue-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev)
 if [[ "${1:-}" == "--fuzz" ]]; then pkgs+=(clang libclang-rt-14-dev); fi
 

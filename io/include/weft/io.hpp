@@ -12,6 +12,7 @@
 #include "weft/http/message.hpp"
 #include "weft/http/request_parser.hpp"
 #include "weft/http/response_parser.hpp"
+#include "weft/http/retry.hpp"
 #include "weft/http/server.hpp"
 #include "weft/http/syntax.hpp"
 #include "weft/http/url.hpp"
@@ -22,3 +23,4 @@
 #include "weft/io/reactor.hpp"
 #include "weft/io/tcp.hpp"
 #include "weft/io/tls.hpp"
+#include "weft/io/tls_server.hpp"

@@ -81,11 +81,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "weft/http/message.hpp"
 #include "weft/http/request_parser.hpp"
 #include "weft/io/address.hpp"
 #include "weft/io/tcp.hpp"
+#include "weft/io/tls_server.hpp"
 #include "weft/task.hpp"
 
 namespace weft::http {
@@ -118,6 +120,10 @@ struct ServerOptions {
   /// After stop(): how long requests in progress may take before they are
   /// cancelled (see the header comment).
   std::chrono::milliseconds shutdown_timeout{30'000};
+  /// https: every connection is a TLS server handshake (under the acceptor's
+  /// handshake timeout, in the connection's own task) before its requests.
+  /// Unset: plain HTTP.
+  std::optional<io::TlsAcceptor> tls = std::nullopt;
 };
 
 /// Counters of a Server (for monitoring and tests). Any thread; each value is
@@ -141,6 +147,8 @@ struct ServerStats {
   /// Requests begun but left without a complete response by connections
   /// that the shutdown deadline (or the runtime's end) cancelled.
   std::uint64_t requests_dropped = 0;
+  /// https: connections closed because their handshake failed or timed out.
+  std::uint64_t tls_handshake_failures = 0;
 };
 
 class Server {
