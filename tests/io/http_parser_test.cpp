@@ -4,10 +4,15 @@
 // loop of mutated inputs that must never crash, hang or over-consume.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "../fuzz/chunked_check.hpp"
+#include "../fuzz/request_parser_check.hpp"
 #include "weft/http/chunked.hpp"
 #include "weft/http/request_parser.hpp"
 #include "weft/http/syntax.hpp"
@@ -381,6 +386,75 @@ TEST(HttpParser, FuzzedInputsNeverCrashOrOverConsume) {
   weft::test::report_iterations("http parser fuzz", rounds);
   EXPECT_GT(completes, 0);
   EXPECT_GT(errors, 0);
+}
+
+// ---- the fuzz properties (tests/fuzz/): the seed corpora, every regression
+// input, and mutations of the seeds, through the same checks as libFuzzer ----
+
+using Check = std::string (*)(const std::uint8_t*, std::size_t);
+
+std::vector<std::string> read_dir(const std::filesystem::path& dir) {
+  std::vector<std::string> out;
+  if (!std::filesystem::exists(dir)) return out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (!e.is_regular_file() || e.path().filename().string().starts_with(".")) continue;
+    std::ifstream f(e.path(), std::ios::binary);
+    out.emplace_back(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  }
+  return out;
+}
+
+std::string check(Check c, const std::string& data) {
+  return c(reinterpret_cast<const std::uint8_t*>(data.data()), data.size());
+}
+
+void replay_and_mutate(const char* name, Check c) {
+  const auto fuzz = std::filesystem::path(__FILE__).parent_path().parent_path() / "fuzz";
+  std::vector<std::string> seeds = read_dir(fuzz / "corpus" / name);
+  std::vector<std::string> regressions = read_dir(fuzz / "regressions" / name);
+  EXPECT_GE(seeds.size(), 10u) << "seed corpus missing at " << fuzz / "corpus" / name;
+  for (const std::string& s : seeds)
+    EXPECT_EQ(check(c, s), "") << name << " seed";
+  for (const std::string& s : regressions)
+    EXPECT_EQ(check(c, s), "") << name << " regression";
+  if (seeds.empty()) return;
+  std::mt19937 rng(20250101);
+  const long rounds = weft::test::stress_iterations(20000);
+  for (long i = 0; i < rounds; ++i) {
+    std::string s = seeds[rng() % seeds.size()];
+    for (int k = 0, edits = 1 + static_cast<int>(rng() % 4); k < edits && s.size() > 1; ++k) {
+      std::size_t at = 1 + rng() % (s.size() - 1);  // byte 0 is the flags
+      switch (rng() % 4) {
+        case 0:
+          s[at] = static_cast<char>(rng() & 0xff);
+          break;
+        case 1:
+          s.erase(at, 1 + rng() % 8);
+          break;
+        case 2:
+          s.insert(at, 1, "\r\n: \t0;=\""[rng() % 9]);
+          break;
+        default:
+          s.insert(at, s.substr(at, rng() % 16));
+          break;
+      }
+    }
+    s[0] = static_cast<char>(rng() & 0xff);  // another split
+    std::string problem = check(c, s);
+    ASSERT_EQ(problem, "") << name << " mutation " << i;
+  }
+  std::printf("[replay] %s: %zu seeds, %zu regressions, %ld mutations\n", name, seeds.size(),
+              regressions.size(), rounds);
+}
+
+TEST(HttpParser, FuzzPropertyOnCorpusRegressionsAndMutations) {
+  weft::test::Watchdog dog(std::chrono::seconds(120));
+  replay_and_mutate("request_parser", &weft::fuzz::check_request_parser);
+}
+
+TEST(ChunkedDecoder, FuzzPropertyOnCorpusRegressionsAndMutations) {
+  weft::test::Watchdog dog(std::chrono::seconds(120));
+  replay_and_mutate("chunked", &weft::fuzz::check_chunked);
 }
 
 }  // namespace
