@@ -4,10 +4,10 @@
 // The loop: answer every complete request already buffered (pipelining),
 // then write what is pending in one send, then read more. Reads and writes
 // are non-blocking attempts first; the task waits for readiness only when an
-// attempt would block, under an absolute deadline: the idle deadline
-// (idle_timeout after the last response; empty lines do not move it), the
-// request deadline (read_timeout after a request's first byte) or the write
-// deadline (write_timeout per batch).
+// attempt would block. A wait for the next request has no timer (the
+// server's idle sweeper ends it); a request in progress waits under its
+// absolute deadline (read_timeout after its first byte), a write under
+// write_timeout per batch.
 #include <sys/uio.h>
 
 #include <algorithm>
@@ -47,6 +47,25 @@ constexpr std::size_t kKeepOutput = 2 * kFlushThreshold;
 /// sends RST, which can destroy the response before the client reads it).
 constexpr auto kLingerTime = std::chrono::seconds(1);
 constexpr std::size_t kLingerBytes = 64 * 1024;
+
+/// Awaits a handler's Task: its Response, or a 500 when it threw anything
+/// but a cancellation. The Response is built straight into the awaiting
+/// frame's variable (no copy of the handler's result on the way).
+struct Guarded {
+  Task<Response>::Awaiter inner;
+
+  bool await_ready() { return inner.await_ready(); }
+  void await_suspend(std::coroutine_handle<> h) { inner.await_suspend(h); }
+  Response await_resume() {
+    try {
+      return inner.await_resume();
+    } catch (const weft::CancelledError&) {
+      throw;
+    } catch (...) {
+      return Response(500, "internal server error\n");
+    }
+  }
+};
 
 /// Plain TCP, as serve_connection() uses a transport: non-blocking
 /// attempts, readiness waits, and the awaiting rest of a write.
@@ -189,7 +208,10 @@ Task<void> serve_connection(Server::Impl* im, ConnRecord* rec, Io io) {
   Charge body_charge(im), response_charge(im);
   // Absolute deadlines: for the rest of the current request, and for the
   // next request to begin (from the end of the last response, or the accept).
-  std::optional<Clock::time_point> request_deadline, idle_deadline;
+  std::optional<Clock::time_point> request_deadline;
+  // A new wait for a request begins (at the accept, and after each
+  // response): the idle sweeper times it from its first sighting.
+  bool new_idle_period = true;
   bool close = false, linger = false, sent_continue = false;
   std::uint64_t pending = 0;  // responses in `out` (or being sent) not yet written whole
   for (;;) {
@@ -218,20 +240,12 @@ Task<void> serve_connection(Server::Impl* im, ConnRecord* rec, Io io) {
       }
       if (r.status == ParseStatus::incomplete) break;
       request_deadline.reset();
-      idle_deadline.reset();
+      new_idle_period = true;
       sent_continue = false;
       // The handler: a failure becomes a 500; a cancellation ends the connection.
-      Response resp;
-      bool failed = false;
-      try {
-        Task<Response> handled = im->handler(req);
-        resp = co_await handled;
-      } catch (const weft::CancelledError&) {
-        throw;
-      } catch (...) {
-        failed = true;
-      }
-      if (failed) resp = Response(500, "internal server error\n");
+      Task<Response> call = im->handler(req);
+      Guarded guarded{call.operator co_await()};  // g++ 12: a named awaiter, not a temporary
+      Response resp = co_await guarded;
       release_large(req.body);
       body_charge.resize(0);
       // After the handler: a stop() that came while it ran marks this the last response.
@@ -301,23 +315,26 @@ Task<void> serve_connection(Server::Impl* im, ConnRecord* rec, Io io) {
     if (n == io::detail::kWouldBlock) {
       bool timed_out = false;
       if (parser.idle()) {
+        // Waiting for a request: no timer of our own. The server's sweeper
+        // closes connections idle past idle_timeout (http_server_impl.hpp),
+        // counting from the first wait after the last response: empty lines
+        // wake us (and leave the parser idle) without starting a new period.
+        if (new_idle_period) {
+          new_idle_period = false;
+          // relaxed: published by the seq_cst store of the state just below.
+          rec->idle_period.store(rec->idle_period.load(std::memory_order_relaxed) + 1,
+                                 std::memory_order_relaxed);
+        }
         // seq_cst: Dekker with stop() (store our state, then read `stopping`).
         rec->state.store(kIdle, std::memory_order_seq_cst);
         if (im->stopping.load(std::memory_order_seq_cst)) co_return;
         in.shrink_if_empty();
-        // Set once per wait for a request: empty lines (which leave the
-        // parser idle) come back here without moving it.
-        if (!idle_deadline) idle_deadline = Clock::now() + im->opts.idle_timeout;
-        try {
-          co_await weft::timeout_at(*idle_deadline, io.readable());
-        } catch (const weft::TimeoutError&) {
-          timed_out = true;
-        }
+        co_await io.readable();
         std::uint8_t expected = kIdle;
-        // acq_rel: either we take the connection back, or stop() / the cap did (and closed it).
+        // acq_rel: either we take the connection back, or stop(), the cap or
+        // the sweeper did (and closed it: an idle close is quiet).
         if (!rec->state.compare_exchange_strong(expected, kBusy, std::memory_order_acq_rel))
           co_return;
-        if (timed_out) co_return;  // idle keep-alive connection: close quietly
       } else {
         if (!request_deadline) request_deadline = Clock::now() + im->opts.read_timeout;
         try {

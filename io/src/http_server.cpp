@@ -5,6 +5,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <mutex>
@@ -35,6 +36,14 @@ constexpr std::size_t kReservedFds = 256;
 /// has doubled since the last sweep, from this many on: O(1) amortised per
 /// connection, at most twice the live count of finished frames kept.
 constexpr std::size_t kPruneConnections = 256;
+
+/// The idle sweeper runs every idle_timeout / 8, between 1 ms and 500 ms: a
+/// connection is closed at most 2 periods (a quarter of idle_timeout, at most
+/// 1 s) late, and 10,000 idle connections cost one walk of the list every
+/// half second.
+constexpr int kSweepsPerTimeout = 8;
+constexpr auto kMinSweepPeriod = std::chrono::milliseconds(1);
+constexpr auto kMaxSweepPeriod = std::chrono::milliseconds(500);
 
 std::size_t automatic_max_connections() {
   rlimit rl{};
@@ -166,6 +175,24 @@ bool Server::Impl::close_if_idle(ConnRecord* r) noexcept {
   return true;
 }
 
+void Server::Impl::sweep_idle(std::int64_t now_ns) {
+  const std::int64_t limit =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(opts.idle_timeout).count();
+  std::lock_guard<std::mutex> lock(mu);
+  for (ConnRecord* r = head.next; r != &head; r = r->next) {
+    // acquire: pairs with the connection's seq_cst store of kIdle, which
+    // publishes the idle_period it bumped just before.
+    if (r->state.load(std::memory_order_acquire) != kIdle) continue;
+    const std::uint32_t period = r->idle_period.load(std::memory_order_relaxed);
+    if (period != r->swept_period) {
+      r->swept_period = period;  // a new wait: timed from now
+      r->swept_since_ns = now_ns;
+    } else if (now_ns - r->swept_since_ns >= limit && close_if_idle(r)) {
+      idle_timeouts.fetch_add(1, std::memory_order_relaxed);  // a statistic
+    }
+  }
+}
+
 bool Server::Impl::make_room() {
   std::lock_guard<std::mutex> lock(mu);
   // Streams closed from outside no longer hold a descriptor.
@@ -178,6 +205,23 @@ bool Server::Impl::make_room() {
   }
   return false;
 }
+
+namespace detail {
+
+Task<void> idle_sweeper(std::shared_ptr<Server::Impl> param) {
+  // A local, not the parameter: the frame outlives the body while serve()
+  // holds the JoinHandle.
+  std::shared_ptr<Server::Impl> im = std::move(param);
+  const auto period = std::clamp<Clock::duration>(im->opts.idle_timeout / kSweepsPerTimeout,
+                                                  kMinSweepPeriod, kMaxSweepPeriod);
+  // acquire: pairs with stop()'s exchange.
+  while (!im->stopping.load(std::memory_order_acquire)) {
+    co_await weft::sleep(period);
+    im->sweep_idle(weft::detail::to_ns(Clock::now()));
+  }
+}
+
+}  // namespace detail
 
 Server::Server(Handler handler, ServerOptions options) {
   if (!handler) throw std::invalid_argument("weft::http::Server: empty handler");
@@ -219,6 +263,7 @@ ServerStats Server::stats() const {
   st.peak_buffered_bytes = im->peak_buffered.load(std::memory_order_relaxed);
   st.requests_dropped = im->dropped.load(std::memory_order_relaxed);
   st.tls_handshake_failures = im->tls_failures.load(std::memory_order_relaxed);
+  st.idle_timeouts = im->idle_timeouts.load(std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(im->mu);
   st.active_connections = im->active;
   for (const ConnRecord* r = im->head.next; r != &im->head; r = r->next)
@@ -255,6 +300,7 @@ Task<void> Server::serve() {
   // deadline; finished ones are dropped whenever the list has doubled.
   std::vector<JoinHandle<void>> conns;
   std::size_t prune_at = kPruneConnections;
+  JoinHandle<void> sweeper = weft::spawn(detail::idle_sweeper(im), "http idle sweeper");
   for (;;) {
     io::TcpStream s;
     bool closed = false;
@@ -293,6 +339,11 @@ Task<void> Server::serve() {
     }
   }
   if (error) stop();
+  sweeper.cancel();  // stop() closed every idle connection; none will go idle now
+  try {
+    co_await sweeper;
+  } catch (const weft::CancelledError&) {
+  }
   // Graceful: until the deadline; then cancel what is left and wait for it.
   const auto deadline = weft::detail::from_ns(im->stop_ns.load(std::memory_order_relaxed)) +
                         im->opts.shutdown_timeout;

@@ -11,7 +11,14 @@
 // task that never ran, so serve() can wait for the count of live connections
 // to reach zero.
 //
-// Closing an idle connection from outside (stop(), or an accept at the cap):
+// Idle timeout without a timer per request: a sweeper task (started by
+// serve()) walks the list every idle_timeout / 8 (1 ms to 500 ms) and closes
+// the connections whose current idle period it has seen for idle_timeout
+// already. A connection only bumps its idle_period counter when it starts
+// waiting after a response; so it is closed between idle_timeout and
+// idle_timeout + 2 sweep periods after its last response, never earlier.
+//
+// Closing an idle connection from outside (stop(), the cap, the sweeper):
 // a connection marks itself idle before it waits for its next request and
 // takes itself back (CAS idle -> busy) after the wait; the closer claims it
 // with CAS idle -> closing and closes its stream, which ends the wait. One
@@ -54,6 +61,13 @@ struct ConnRecord {
     stream.close();
     tls.close();
   }
+  /// Counts the connection's waits for a request (bumped by the connection
+  /// before it marks itself idle after a response; empty lines in between do
+  /// not bump it).
+  std::atomic<std::uint32_t> idle_period{0};
+  // The sweeper's notes (mu held): the period it last saw, and since when.
+  std::uint32_t swept_period = 0;
+  std::int64_t swept_since_ns = 0;
   // Requests begun, and answered (response written completely); only the
   // connection's own task touches them.
   std::uint64_t started = 0;
@@ -81,7 +95,7 @@ struct Server::Impl {
 
   // Statistics: relaxed, nothing is ordered by them.
   std::atomic<std::uint64_t> accepted{0}, idle_closed{0}, rejected{0}, rejected_memory{0},
-      dropped{0}, tls_failures{0};
+      dropped{0}, tls_failures{0}, idle_timeouts{0};
 
   // The memory budget (max_buffered_bytes): bytes charged now and the peak.
   std::atomic<std::size_t> buffered{0}, peak_buffered{0};
@@ -99,6 +113,8 @@ struct Server::Impl {
   /// At the cap: closes the longest-waiting idle connection. False if the
   /// server is at the cap and none is idle (the new one must be refused).
   bool make_room();
+  /// One pass of the idle sweeper at `now_ns` (steady clock).
+  void sweep_idle(std::int64_t now_ns);
 };
 
 namespace detail {
@@ -152,6 +168,9 @@ class Charge {
   Server::Impl* im_;
   std::size_t n_ = 0;
 };
+
+/// serve()'s idle sweeper: sweep_idle() every period until stop().
+Task<void> idle_sweeper(std::shared_ptr<Server::Impl> im);
 
 /// The task that serves one accepted connection (http_connection.cpp).
 Task<void> connection(ConnRef ref);

@@ -303,6 +303,7 @@ weft::Task<void> blank_lines_keep_nothing_alive() {
   }
   EXPECT_TRUE(closed) << "still open after " << lines << " empty lines";
   EXPECT_EQ(srv.server.active_connections(), 0u);
+  EXPECT_EQ(srv.server.stats().idle_timeouts, 1u);
   co_await stop(srv);
 }
 

@@ -34,9 +34,13 @@
 //    quietly), counted from the end of the last response (or the accept) and
 //    never restarted by what is not a request: empty lines between requests
 //    are skipped (RFC 9112 2.2) but do not extend it, and more than
-//    max_header_bytes of them is a 400; read_timeout for the rest of a
-//    request once its first byte arrived (408, close); write_timeout for
-//    each batch of responses (close). All three are absolute deadlines.
+//    max_header_bytes of them is a 400. It is enforced by a sweep of the idle
+//    connections every idle_timeout / 8 (at most 500 ms), not by a timer per
+//    wait: a connection closes between idle_timeout and idle_timeout + a
+//    quarter of it (at most + 1 s) after its last response. read_timeout
+//    for the rest of a request once its first byte arrived (408, close);
+//    write_timeout for each batch of responses (close). All are absolute
+//    deadlines.
 //  - Connection cap: at most max_connections connections are served at
 //    once (by default derived from the process's descriptor limit, so that
 //    slow clients cannot exhaust descriptors). A connection accepted at the
@@ -149,6 +153,8 @@ struct ServerStats {
   std::uint64_t requests_dropped = 0;
   /// https: connections closed because their handshake failed or timed out.
   std::uint64_t tls_handshake_failures = 0;
+  /// Keep-alive connections closed by idle_timeout.
+  std::uint64_t idle_timeouts = 0;
 };
 
 class Server {
