@@ -57,7 +57,10 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 work="$(mktemp -d)"
 pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; pid=""; return 0; }
+cleanup() { # (a server killed by SIGTERM exits non-zero: not an error here)
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  pid=""
+}
 trap 'cleanup; rm -rf "$work"' EXIT
 
 cat >"$work/pipeline.lua" <<'LUA'
