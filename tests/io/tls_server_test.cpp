@@ -234,6 +234,29 @@ TEST_F(TlsServer, GarbageInsteadOfAClientHelloIsClosedAndCounted) {
   weft::run(hostile_clients(cert), {.workers = 2});
 }
 
+// At the connection cap with nobody idle (a handshake in progress is busy),
+// a new https connection is closed without a plain-text 503.
+weft::Task<void> tls_cap(TestCert cert) {
+  http::ServerOptions o = https_options(cert);
+  o.max_connections = 1;
+  Running srv(std::move(o));
+  io::TcpStream busy = co_await io::TcpStream::connect(srv.addr);  // never sends its ClientHello
+  while (srv.server.stats().active_connections < 1)
+    co_await weft::sleep(1ms);
+  std::string got = co_await hostile(srv.addr, "", false);
+  EXPECT_EQ(got, "");  // closed, no bytes: no 503 in clear text
+  EXPECT_EQ(srv.server.stats().rejected_at_capacity, 1u);
+  busy.close();
+  srv.server.stop();
+  co_await srv.task;
+}
+
+TEST_F(TlsServer, AtTheCapATlsConnectionIsClosedWithoutA503) {
+  weft::test::Watchdog wd(60s);
+  TestCert cert = weft::iotest::make_cert("DNS:localhost");
+  weft::run(tls_cap(cert), {.workers = 2});
+}
+
 // ---- SNI ----
 
 weft::Task<void> sni(TestCert fallback, TestCert other) {

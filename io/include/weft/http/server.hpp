@@ -58,8 +58,8 @@
 //    Below the threshold nothing is charged, so a connection holds at most
 //    about 100 KiB outside the budget (input buffer, a small body, pipelined
 //    responses waiting in one batch). After each response, a body buffer
-//    larger than that is freed, so idle keep-alive connections keep nothing
-//    of a large upload.
+//    larger than 16 KiB is freed, so idle keep-alive connections keep
+//    nothing of a large upload.
 //  - Graceful stop (stop(), e.g. from a SIGTERM handler's thread): stops
 //    accepting (the listener closes: new connections are refused), closes
 //    the connections waiting for a next request at once, lets the others
@@ -72,6 +72,13 @@
 //    ServerStats::requests_dropped (0 whenever the deadline was long enough).
 //    serve() returns once every connection has ended (a handler that
 //    swallows its cancellation delays it).
+//  - https (ServerOptions::tls, a weft::io::TlsAcceptor): each connection's
+//    TLS handshake runs in its own task under the acceptor's handshake
+//    timeout, then requests are served exactly as above over TLS; a failed
+//    handshake (garbage, a plain-HTTP client, a timeout) closes the
+//    connection and counts in ServerStats::tls_handshake_failures; a
+//    connection ends with close_notify. At the connection cap a TLS
+//    connection is closed without a 503 (it would be garbage to a TLS client).
 //
 // Thread-safety: stop(), stats(), local_address() and active_connections()
 // may be called from any thread; listen() and serve() from one task. The Server must
