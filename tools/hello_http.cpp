@@ -1,5 +1,6 @@
-// hello-http [PORT] [WORKERS]: the W11 hello-world HTTP/1.1 keep-alive server
-// on 127.0.0.1 (default port 8080, 1 worker thread; env WEFT_WORKERS too).
+// hello-http [PORT] [WORKERS] [CERT KEY]: the W11 hello-world HTTP/1.1
+// keep-alive server on 127.0.0.1 (default port 8080, 1 worker thread; env
+// WEFT_WORKERS too); with CERT and KEY (PEM files) it serves https.
 // GET / answers 200 "hello world"; anything else 404. SIGINT/SIGTERM stop it
 // gracefully (in-flight requests finish).
 //
@@ -10,6 +11,7 @@
 #include <cstdlib>
 #include <exception>
 #include <memory>
+#include <string>
 
 #include "weft/io.hpp"
 #include "weft/weft.hpp"
@@ -22,12 +24,14 @@ weft::Task<http::Response> hello(http::Request& req) {
   co_return http::Response(404, "not found\n");
 }
 
-weft::Task<void> serve(std::uint16_t port, unsigned workers) {
+weft::Task<void> serve(std::uint16_t port, unsigned workers, std::string cert, std::string key) {
+  http::ServerOptions o;
+  if (!cert.empty()) o.tls.emplace(weft::io::TlsServerOptions{.cert_file = cert, .key_file = key});
   // Shared with the signal handlers, which may still run while serve() returns.
-  auto server = std::make_shared<http::Server>(hello);
+  auto server = std::make_shared<http::Server>(hello, o);
   auto addr = server->listen(weft::io::SocketAddress::loopback_v4(port));
-  std::fprintf(stderr, "hello-http: listening on http://%s/ (weft, %u worker threads)\n",
-               addr.to_string().c_str(), workers);
+  std::fprintf(stderr, "hello-http: listening on %s://%s/ (weft, %u worker threads)\n",
+               cert.empty() ? "http" : "https", addr.to_string().c_str(), workers);
   auto stop = [server] { server->stop(); };  // a signal during start-up stops it at once
   weft::io::add_signal_handler(SIGINT, stop);
   weft::io::add_signal_handler(SIGTERM, stop);
@@ -47,7 +51,8 @@ int main(int argc, char** argv) {
                                                     : 1);
   int rc = 0;
   try {
-    weft::run(serve(port, workers ? workers : 1), {.workers = workers ? workers : 1});
+    weft::run(serve(port, workers ? workers : 1, argc > 4 ? argv[3] : "", argc > 4 ? argv[4] : ""),
+              {.workers = workers ? workers : 1});
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hello-http: %s\n", e.what());
     rc = 1;

@@ -53,8 +53,13 @@ Options
   -c, --concurrency N   fetches in flight at once (default 10; --demo: 20)
   -t, --timeout S       seconds each attempt of a URL may take in all:
                         connect, send, read (default 30; --demo: 5)
-  -r, --retries N       retry after connect errors and 5xx answers, N times,
-                        waiting 0.2 s, 0.4 s, ... between attempts (default 0)
+  -r, --retries N       retry after connect errors, 5xx and 429 answers, N
+                        times, waiting 0.2 s, 0.4 s, ... doubling up to 10 s
+                        (jittered: between half and all of it), or what the
+                        answer's Retry-After asks when that is at most 10 s
+                        (more: no retry) (default 0)
+      --deadline S      seconds the whole URL may take, every attempt and
+                        wait included (default: --timeout x (1 + --retries))
   -L, --follow-redirects
                         follow 301/302/303/307/308 (at most --max-redirects;
                         more is a too-many-redirects error). --demo follows.
@@ -89,6 +94,7 @@ protocol, body-too-large, too-many-redirects, connection.
 struct Args {
   std::size_t concurrency = 10;
   double timeout_s = 30;
+  double deadline_s = 0;  // 0: timeout x (1 + retries)
   int retries = 0;
   bool follow = false;
   int max_redirects = 10;
@@ -141,6 +147,12 @@ Args parse_args(int argc, char** argv) {
       if (*v == '\0' || *end != '\0' || !(a.timeout_s > 0 && a.timeout_s <= 86400))
         usage_error(o + " wants seconds (a number > 0), not '" + v + "'");
       a.timeout_set = true;
+    } else if (o == "--deadline") {
+      const char* v = value();
+      char* end = nullptr;
+      a.deadline_s = std::strtod(v, &end);
+      if (*v == '\0' || *end != '\0' || !(a.deadline_s > 0 && a.deadline_s <= 86400 * 30))
+        usage_error(o + " wants seconds (a number > 0), not '" + v + "'");
     } else if (o == "-r" || o == "--retries") {
       a.retries = static_cast<int>(parse_int(o, value(), 0, 100));
     } else if (o == "-L" || o == "--follow-redirects") {
@@ -438,6 +450,9 @@ weft::Task<int> crawl(const Args& a, std::vector<std::string> urls, http::DemoSe
   o.timeout =
       std::chrono::duration_cast<weft::Clock::duration>(std::chrono::duration<double>(a.timeout_s));
   o.retries = a.retries;
+  if (a.deadline_s > 0)
+    o.deadline = std::chrono::duration_cast<weft::Clock::duration>(
+        std::chrono::duration<double>(a.deadline_s));
   o.follow_redirects = a.follow;
   o.max_redirects = a.max_redirects;
   o.verify_tls = !a.insecure;

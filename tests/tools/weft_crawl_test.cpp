@@ -538,9 +538,10 @@ TEST_F(WeftCrawl, HelpDocumentsEveryOption) {
   Result r = run_args({"--help"});
   EXPECT_EQ(r.rc, 0);
   EXPECT_TRUE(starts_with(r.out, "usage: weft-crawl [options] [FILE|-]")) << r.out;
-  for (const char* opt : {"--concurrency N", "--timeout S", "--retries N", "--follow-redirects",
-                          "--insecure", "--json", "--demo", "--help", "'#'", "exit code is 0",
-                          "2 on usage errors", "progress", "p50", "p95", "p99"})
+  for (const char* opt :
+       {"--concurrency N", "--timeout S", "--retries N", "--deadline S", "up to 10 s",
+        "Retry-After", "--follow-redirects", "--insecure", "--json", "--demo", "--help", "'#'",
+        "exit code is 0", "2 on usage errors", "progress", "p50", "p95", "p99"})
     EXPECT_TRUE(contains(r.out, opt)) << "--help does not mention " << opt;
   EXPECT_EQ(r.err, "");
   EXPECT_EQ(run_args({"-h"}).out, r.out);
@@ -566,6 +567,8 @@ TEST_F(WeftCrawl, UsageErrorsExitTwoWithOneLine) {
       {{"--timeout", "soon", a.string()}, "--timeout wants seconds"},
       {{"--timeout", "nan", a.string()}, "--timeout wants seconds"},
       {{"--retries", "-2", a.string()}, "--retries wants a whole number"},
+      {{"--deadline", "0", a.string()}, "--deadline wants seconds"},
+      {{"--deadline", "later", a.string()}, "--deadline wants seconds"},
       {{"--max-redirects", "many", a.string()}, "--max-redirects wants a whole number"},
       {{missing}, "cannot read " + missing + ": No such file or directory"},
       {{dir.path().string()}, "cannot read " + dir.path().string()},
