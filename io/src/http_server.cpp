@@ -98,7 +98,7 @@ struct DrainAwaiter : weft::detail::Suspension {
     return true;
   }
   void await_resume() const {
-    if (cancelled) throw weft::CancelledError();
+    if (cancelled) weft::detail::throw_cancelled_at_resume();
   }
   static weft::detail::Withdraw withdraw_drain(weft::detail::Suspension* self,
                                                weft::detail::TaskHeader* task) noexcept {

@@ -183,7 +183,7 @@ long IoSource::attempt(std::uint64_t mask, std::uint64_t bit, const char* what, 
   }
   // Bytes moved: the caller's result must stand even if a cancel() is pending
   // (a task that ends without another suspension keeps it; see task_header.hpp).
-  if (r > 0) weft::detail::keep_result_over_pending_cancel();
+  if (r >= 0) weft::detail::keep_result_over_pending_cancel();  // r == 0: EOF or an empty datagram
   return r;
 }
 
@@ -336,11 +336,16 @@ bool ReadinessAwaiter::await_suspend(std::coroutine_handle<> h) {
       return false;
     }
   }
+  suspended = true;
   return true;
 }
 
 void ReadinessAwaiter::await_resume() const {
-  if (cancelled) throw weft::CancelledError();
+  // A cancel() that arrived after the readiness but before the task resumed
+  // is delivered here, before any byte moves (asyncio delivers it at the
+  // resumption too; nothing is lost since the syscall comes after).
+  if (cancelled || (suspended && weft::detail::take_pending_cancel()))
+    weft::detail::throw_cancelled_at_resume();
 }
 
 Withdraw ReadinessAwaiter::withdraw_wait(weft::detail::Suspension* self,

@@ -268,7 +268,7 @@ Task<ExitStatus> Process::wait(OnCancel on_cancel) {
       } catch (const IoError&) {
       }
     }
-    throw weft::CancelledError();
+    weft::detail::throw_cancelled_at_resume();
   }
   co_return c->result();
 }

@@ -61,7 +61,7 @@ struct RecvAwaiter : weft::detail::Suspension {
   }
 
   void await_resume() const {
-    if (cancelled) throw weft::CancelledError();
+    if (cancelled) weft::detail::throw_cancelled_at_resume();
   }
 
   static Withdraw withdraw_wait(weft::detail::Suspension* self, TaskHeader* task) noexcept {

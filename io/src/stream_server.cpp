@@ -226,7 +226,7 @@ Task<void> StreamServer::serve_forever() {
   }
   if (cancelled) {
     st->close();
-    throw weft::CancelledError();
+    weft::detail::throw_cancelled_at_resume();
   }
 }
 

@@ -80,6 +80,7 @@ struct ReadinessAwaiter : weft::detail::Suspension {
   IoSource* src;
   Direction dir;
   bool cancelled = false;
+  bool suspended = false;  ///< really waited (a resumption, not a ready path)
 
   ReadinessAwaiter(IoSource* s, Direction d) noexcept : src(s), dir(d) {}
   bool await_ready() const noexcept;
