@@ -1,12 +1,15 @@
 // echo-server [PORT] [WORKERS]: a TCP echo server on 127.0.0.1 (default port
 // 7777, one worker per CPU). Every connection is a task that writes back what
-// it reads until the client closes.
+// it reads until the client closes. SIGINT/SIGTERM stop it (the listener
+// closes; open connections are cancelled when the runtime shuts down).
 //
 //   build/release/tools/echo-server 7777 &
 //   printf 'hello\n' | nc -q1 127.0.0.1 7777
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <memory>
 
 #include "weft/io.hpp"
 #include "weft/weft.hpp"
@@ -28,16 +31,32 @@ weft::Task<void> echo(io::TcpStream stream) {
 }
 
 weft::Task<void> serve(std::uint16_t port) {
-  auto listener = io::TcpListener::bind(io::SocketAddress::loopback_v4(port));
+  // Shared with the signal handlers, which may still run while serve() returns.
+  auto listener = std::make_shared<io::TcpListener>(
+      io::TcpListener::bind(io::SocketAddress::loopback_v4(port)));
   std::fprintf(stderr, "echo-server: listening on %s\n",
-               listener.local_address().to_string().c_str());
+               listener->local_address().to_string().c_str());
+  auto stop = [listener] { listener->close(); };  // accept() then throws ClosedError
+  io::add_signal_handler(SIGINT, stop);
+  io::add_signal_handler(SIGTERM, stop);
   for (;;) {
-    io::TcpStream conn = co_await listener.accept();
+    io::TcpStream conn;
+    try {
+      conn = co_await listener->accept();
+    } catch (const io::ClosedError&) {
+      break;
+    }
     weft::spawn(echo(std::move(conn))).detach();
   }
+  io::remove_signal_handler(SIGINT);
+  io::remove_signal_handler(SIGTERM);
+  std::fprintf(stderr, "echo-server: stopped by a signal\n");
 }
 
 int main(int argc, char** argv) {
+  // First, before any thread starts: a SIGINT/SIGTERM that comes before the
+  // handlers are installed waits for them (weft/io/signal.hpp).
+  io::block_signals({SIGINT, SIGTERM});
   auto port = static_cast<std::uint16_t>(argc > 1 ? std::atoi(argv[1]) : 7777);
   unsigned workers = argc > 2 ? static_cast<unsigned>(std::atoi(argv[2])) : 0;
   try {

@@ -6,12 +6,14 @@
 //   weft-crawl --concurrency 100 --timeout 2 --json - < urls.txt
 //   weft-crawl --demo                          # the README's first command
 //   weft-crawl --serve 127.0.0.1:8080          # only the demo server (benchmarks)
+#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -25,8 +27,6 @@
 
 #include "weft/io.hpp"
 #include "weft/weft.hpp"
-
-#include "stop_on_signal.hpp"
 
 using namespace std::chrono_literals;
 namespace http = weft::http;
@@ -53,8 +53,13 @@ Options
   -c, --concurrency N   fetches in flight at once (default 10; --demo: 20)
   -t, --timeout S       seconds each attempt of a URL may take in all:
                         connect, send, read (default 30; --demo: 5)
-  -r, --retries N       retry after connect errors and 5xx answers, N times,
-                        waiting 0.2 s, 0.4 s, ... between attempts (default 0)
+  -r, --retries N       retry after connect errors, 5xx and 429 answers, N
+                        times, waiting 0.2 s, 0.4 s, ... doubling up to 10 s
+                        (jittered: between half and all of it), or what the
+                        answer's Retry-After asks when that is at most 10 s
+                        (more: no retry) (default 0)
+      --deadline S      seconds the whole URL may take, every attempt and
+                        wait included (default: --timeout x (1 + --retries))
   -L, --follow-redirects
                         follow 301/302/303/307/308 (at most --max-redirects;
                         more is a too-many-redirects error). --demo follows.
@@ -89,6 +94,7 @@ protocol, body-too-large, too-many-redirects, connection.
 struct Args {
   std::size_t concurrency = 10;
   double timeout_s = 30;
+  double deadline_s = 0;  // 0: timeout x (1 + retries)
   int retries = 0;
   bool follow = false;
   int max_redirects = 10;
@@ -141,6 +147,12 @@ Args parse_args(int argc, char** argv) {
       if (*v == '\0' || *end != '\0' || !(a.timeout_s > 0 && a.timeout_s <= 86400))
         usage_error(o + " wants seconds (a number > 0), not '" + v + "'");
       a.timeout_set = true;
+    } else if (o == "--deadline") {
+      const char* v = value();
+      char* end = nullptr;
+      a.deadline_s = std::strtod(v, &end);
+      if (*v == '\0' || *end != '\0' || !(a.deadline_s > 0 && a.deadline_s <= 86400 * 30))
+        usage_error(o + " wants seconds (a number > 0), not '" + v + "'");
     } else if (o == "-r" || o == "--retries") {
       a.retries = static_cast<int>(parse_int(o, value(), 0, 100));
     } else if (o == "-L" || o == "--follow-redirects") {
@@ -438,6 +450,9 @@ weft::Task<int> crawl(const Args& a, std::vector<std::string> urls, http::DemoSe
   o.timeout =
       std::chrono::duration_cast<weft::Clock::duration>(std::chrono::duration<double>(a.timeout_s));
   o.retries = a.retries;
+  if (a.deadline_s > 0)
+    o.deadline = std::chrono::duration_cast<weft::Clock::duration>(
+        std::chrono::duration<double>(a.deadline_s));
   o.follow_redirects = a.follow;
   o.max_redirects = a.max_redirects;
   o.verify_tls = !a.insecure;
@@ -492,24 +507,28 @@ weft::Task<int> run_demo(const Args& a) {
 
 // ---- --serve: the demo server alone, stopped by SIGINT / SIGTERM ----
 
-weft::Task<int> run_server(std::string addr, StopOnSignal<http::DemoServer>* signals) {
-  http::DemoServer demo;
+weft::Task<int> run_server(std::string addr) {
+  // Shared with the signal handlers, which may still run while serve() returns.
+  auto demo = std::make_shared<http::DemoServer>();
   weft::io::SocketAddress where = weft::io::SocketAddress::parse(addr);
-  demo.listen(where);
+  demo->listen(where);
   std::fprintf(stderr, "weft-crawl --serve: demo server on %s/ (SIGINT or SIGTERM stops it)\n",
-               demo.base_url().c_str());
-  auto attached = signals->attach(demo);
-  co_await demo.serve();
+               demo->base_url().c_str());
+  auto stop = [demo] { demo->stop(); };  // a signal during start-up stops it at once
+  weft::io::add_signal_handler(SIGINT, stop);
+  weft::io::add_signal_handler(SIGTERM, stop);
+  co_await demo->serve();
+  weft::io::remove_signal_handler(SIGINT);
+  weft::io::remove_signal_handler(SIGTERM);
   co_return 0;
 }
 
 int serve_main(const Args& a) {
-  StopOnSignal<http::DemoServer> signals;
   int rc = 0;
   try {
     weft::RunOptions ro;
     ro.workers = a.workers ? a.workers : 1;
-    rc = weft::run(run_server(a.serve_addr, &signals), ro);
+    rc = weft::run(run_server(a.serve_addr), ro);
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "weft-crawl: --serve: %s\n", e.what());
     rc = 2;
@@ -523,8 +542,18 @@ int serve_main(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First, before any thread starts: with --serve, a SIGINT/SIGTERM that comes
+  // before the handlers are installed waits for them (weft/io/signal.hpp).
+  weft::io::block_signals({SIGINT, SIGTERM});
   Args a = parse_args(argc, argv);
   if (a.serve) return serve_main(a);
+  // A crawl installs no handler: give the signals their default action back
+  // (one that came meanwhile is delivered now).
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
   std::vector<std::string> urls;
   if (!a.demo) urls = read_urls(a.file);
   try {

@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <random>
 #include <stdexcept>
 
+#include "weft/http/retry.hpp"
 #include "weft/task_group.hpp"
 
 namespace weft {
@@ -15,6 +17,12 @@ namespace {
 
 bool retryable_kind(http::ErrorKind k) noexcept {
   return k == http::ErrorKind::connect_refused || k == http::ErrorKind::connect;
+}
+
+/// Jitter for the back-off, in [0, 1): one generator per thread, seeded once.
+double jitter() {
+  thread_local std::minstd_rand gen(std::random_device{}());
+  return std::uniform_real_distribution<double>(0.0, 1.0)(gen);
 }
 
 std::int64_t checked_permits(std::size_t max_concurrent) {
@@ -42,6 +50,10 @@ AsyncCrawler::AsyncCrawler(CrawlerOptions options)
   if (opts_.timeout <= Clock::duration::zero())
     throw std::invalid_argument("weft::AsyncCrawler: timeout must be positive");
   if (opts_.retries < 0) throw std::invalid_argument("weft::AsyncCrawler: retries must be >= 0");
+  if (opts_.retry_backoff < Clock::duration::zero() ||
+      opts_.retry_backoff_max < Clock::duration::zero() || opts_.deadline < Clock::duration::zero())
+    throw std::invalid_argument(
+        "weft::AsyncCrawler: retry_backoff, retry_backoff_max and deadline must be >= 0");
 }
 
 http::ClientOptions AsyncCrawler::client_options() const {
@@ -61,20 +73,35 @@ Task<FetchResult> AsyncCrawler::fetch(http::Client& client, std::string url) {
   FetchResult r;
   r.url = std::move(url);
   const auto start = Clock::now();
+  const Clock::duration budget = opts_.deadline > Clock::duration::zero()
+                                     ? opts_.deadline
+                                     : opts_.timeout * (1 + opts_.retries);
+  const auto deadline = start + budget;
+  const http::Backoff backoff{.base = opts_.retry_backoff, .max = opts_.retry_backoff_max};
   http::RequestOptions counted;
   counted.keep_body = false;
   for (int attempt = 0;; ++attempt) {
     r.attempts = attempt + 1;
     bool retryable = false;
+    std::optional<Clock::duration> retry_after;
+    bool retry_after_too_long = false;
+    // At least 1 ms: a total timeout of 0 would mean none.
+    counted.total_timeout = std::max<Clock::duration>(
+        std::min(opts_.timeout, deadline - Clock::now()), std::chrono::milliseconds(1));
     http::ClientRequest req;
     req.url = r.url;
     Outcome<http::ClientResponse> o = co_await client.try_send(std::move(req), counted);
     if (o.has_value()) {
-      r.status = o.value().status;
-      r.content_length = o.value().body_bytes;
+      const http::ClientResponse& resp = o.value();
+      r.status = resp.status;
+      r.content_length = resp.body_bytes;
       r.error.reset();
       r.error_kind = http::ErrorKind::none;
-      retryable = r.status >= 500;
+      retryable = r.status >= 500 || r.status == 429;
+      if (auto v = resp.headers.get("Retry-After"); v && retryable) {
+        retry_after = http::parse_retry_after(*v, std::chrono::system_clock::now());
+        retry_after_too_long = retry_after && *retry_after > opts_.retry_backoff_max;
+      }
     } else {
       r.status = 0;
       r.content_length = 0;
@@ -95,7 +122,11 @@ Task<FetchResult> AsyncCrawler::fetch(http::Client& client, std::string url) {
       }
     }
     if (!retryable || attempt >= opts_.retries) break;
-    co_await weft::sleep(opts_.retry_backoff * (1 << std::min(attempt, 20)));
+    // The server asked for a longer pause than we wait: its answer stands.
+    if (retry_after_too_long) break;
+    const Clock::duration wait = retry_after ? *retry_after : backoff.wait(attempt, jitter());
+    if (Clock::now() + wait >= deadline) break;  // no time left for another attempt
+    co_await weft::sleep(wait);
   }
   r.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
   co_return r;

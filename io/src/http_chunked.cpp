@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "weft/http/syntax.hpp"
+
 namespace weft::http {
 
 void ChunkedDecoder::reset() noexcept {
@@ -31,6 +33,61 @@ int hex_value(char c) noexcept {
 }
 }  // namespace
 
+bool ChunkedDecoder::ext_may_end() const noexcept {
+  // CRLF may follow a name or a value, never BWS or a ";" (nor the inside of a string).
+  return state_ == State::ext_name || state_ == State::ext_token || state_ == State::ext_quoted_end;
+}
+
+bool ChunkedDecoder::ext_step(unsigned char c) noexcept {
+  const bool ws = c == ' ' || c == '\t';
+  const bool tchar = syntax::is_tchar(c);
+  switch (state_) {
+    case State::size_bws:
+      if (c == ';') state_ = State::ext_name_pre;
+      return ws || c == ';';
+    case State::ext_name_pre:
+      if (tchar) state_ = State::ext_name;
+      return ws || tchar;
+    case State::ext_name:
+      if (tchar) return true;
+      if (ws) state_ = State::ext_name_bws;
+      if (c == '=') state_ = State::ext_value_pre;
+      if (c == ';') state_ = State::ext_name_pre;
+      return ws || c == '=' || c == ';';
+    case State::ext_name_bws:
+      if (c == '=') state_ = State::ext_value_pre;
+      if (c == ';') state_ = State::ext_name_pre;
+      return ws || c == '=' || c == ';';
+    case State::ext_value_pre:
+      if (c == '"') state_ = State::ext_quoted;
+      if (tchar) state_ = State::ext_token;
+      return ws || c == '"' || tchar;
+    case State::ext_token:
+      if (tchar) return true;
+      if (ws) state_ = State::ext_value_bws;
+      if (c == ';') state_ = State::ext_name_pre;
+      return ws || c == ';';
+    case State::ext_quoted:
+      // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
+      if (c == '"') state_ = State::ext_quoted_end;
+      if (c == '\\') state_ = State::ext_quoted_pair;
+      return c == '\t' || (c >= 0x20 && c != 0x7f);
+    case State::ext_quoted_pair:
+      // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
+      state_ = State::ext_quoted;
+      return c == '\t' || (c >= 0x20 && c != 0x7f);
+    case State::ext_quoted_end:
+      if (ws) state_ = State::ext_value_bws;
+      if (c == ';') state_ = State::ext_name_pre;
+      return ws || c == ';';
+    case State::ext_value_bws:
+      if (c == ';') state_ = State::ext_name_pre;
+      return ws || c == ';';
+    default:
+      return false;
+  }
+}
+
 ParseResult ChunkedDecoder::feed(std::string_view in, std::string& body) {
   std::size_t i = 0;
   const std::size_t n = in.size();
@@ -47,26 +104,41 @@ ParseResult ChunkedDecoder::feed(std::string_view in, std::string& body) {
           break;
         }
         if (digits_ == 0) return fail(i, 400, "chunk size is not a hex number");
-        if (c == ';' || c == ' ' || c == '\t') {
-          state_ = State::ext;
-        } else if (c == '\r') {
+        if (c == '\r') {
           state_ = State::size_lf;
           ++i;
+          break;
+        }
+        if (c == ' ' || c == '\t') {
+          state_ = State::size_bws;
+        } else if (c == ';') {
+          state_ = State::ext_name_pre;
         } else {
           return fail(i, 400, "invalid character after the chunk size");
         }
+        if (++line_ > kMaxLine) return fail(i, 400, "chunk extension too long");
+        ++i;
         break;
       }
-      case State::ext: {
-        // chunk-ext: ignored, but bounded and free of control characters.
-        auto u = static_cast<unsigned char>(c);
-        if (c == '\r') {
+      case State::size_bws:
+      case State::ext_name_pre:
+      case State::ext_name:
+      case State::ext_name_bws:
+      case State::ext_value_pre:
+      case State::ext_token:
+      case State::ext_quoted:
+      case State::ext_quoted_pair:
+      case State::ext_quoted_end:
+      case State::ext_value_bws: {
+        // chunk-ext: checked against the grammar, bounded, then discarded.
+        if (c == '\r' && ext_may_end()) {
           state_ = State::size_lf;
-        } else if ((u < 0x20 && c != '\t') || u == 0x7f) {
-          return fail(i, 400, "control character in a chunk extension");
-        } else if (++line_ > kMaxLine) {
-          return fail(i, 400, "chunk extension too long");
+          ++i;
+          break;
         }
+        if (!ext_step(static_cast<unsigned char>(c)))
+          return fail(i, 400, "malformed chunk extension (RFC 9112 7.1.1)");
+        if (++line_ > kMaxLine) return fail(i, 400, "chunk extension too long");
         ++i;
         break;
       }

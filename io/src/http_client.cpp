@@ -285,6 +285,14 @@ struct Client::Impl {
       }
       if (p.finish(head, out.body) != ParseStatus::complete)
         co_return Outcome<ClientResponse>(parse_error(p, where));
+      // A body framed by the end of the stream is complete only if the TLS
+      // stream ended cleanly: a TCP FIN alone may be an attacker's cut.
+      if (head.framing == BodyFraming::until_close && c.stream.truncated())
+        co_return failure<TlsError>(
+            where, "the connection ended without TLS close_notify after " +
+                       std::to_string(p.body_bytes()) +
+                       " bytes of a body delimited by the end of the connection: the body "
+                       "may be truncated");
       head.keep_alive = false;  // the stream has ended
       break;
     }

@@ -44,6 +44,8 @@ class ClientStream {
   }
   io::TcpStream& tcp() noexcept { return tls_ ? tls_->tcp() : tcp_; }
   bool is_tls() const noexcept { return tls_ != nullptr; }
+  /// TLS: the stream ended without close_notify (see TlsStream::truncated()).
+  bool truncated() const noexcept { return tls_ && tls_->truncated(); }
 
  private:
   io::TcpStream tcp_;

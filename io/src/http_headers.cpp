@@ -3,6 +3,9 @@
 
 #include "weft/http/syntax.hpp"
 
+#include <array>
+#include <cstdint>
+
 namespace weft::http {
 
 namespace {
@@ -20,10 +23,23 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 
 void HeaderMap::add(std::string_view name, std::string_view value) {
-  if (size_ >= kInline && more_.size() <= size_ - kInline) more_.emplace_back();
+  if (size_ < kInline) {
+    if (size_ == built_) {
+      new (&inline_[size_].h) Header{std::string(name), std::string(value)};
+      ++built_;
+      ++size_;
+      return;
+    }
+  } else if (more_.size() <= size_ - kInline) {
+    more_.emplace_back();
+  }
   Header& h = (*this)[size_];
-  h.name.assign(name);  // reuses the slot's capacity
-  h.value.assign(value);
+  // clear() + append(): reuses the slot's capacity, and skips assign()'s
+  // aliasing checks (the pieces never point into this map's own strings).
+  h.name.clear();
+  h.name.append(name.data(), name.size());
+  h.value.clear();
+  h.value.append(value.data(), value.size());
   ++size_;
 }
 
@@ -72,45 +88,44 @@ std::size_t HeaderMap::remove(std::string_view name) {
 
 namespace syntax {
 
-bool is_tchar(unsigned char c) noexcept {
-  // "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT
-  // / ALPHA
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
+namespace {
+
+// Character classes, one table lookup per byte on the parsers' hot paths.
+constexpr std::uint8_t kTchar = 1;       // RFC 9110 5.6.2 tchar
+constexpr std::uint8_t kFieldValue = 2;  // VCHAR, obs-text, SP, HTAB
+
+constexpr std::array<std::uint8_t, 256> make_classes() {
+  std::array<std::uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    if ((c >= 0x20 && c != 0x7f) || c == '\t') t[static_cast<std::size_t>(c)] |= kFieldValue;
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+      t[static_cast<std::size_t>(c)] |= kTchar;
   }
+  for (char c : std::string_view("!#$%&'*+-.^_`|~"))
+    t[static_cast<unsigned char>(c)] |= kTchar;
+  return t;
+}
+constexpr std::array<std::uint8_t, 256> kClasses = make_classes();
+
+}  // namespace
+
+bool is_tchar(unsigned char c) noexcept {
+  return kClasses[c] & kTchar;
 }
 
 bool is_token(std::string_view s) noexcept {
   if (s.empty()) return false;
+  std::uint8_t all = kTchar;
   for (char c : s)
-    if (!is_tchar(static_cast<unsigned char>(c))) return false;
-  return true;
+    all &= kClasses[static_cast<unsigned char>(c)];
+  return all;
 }
 
 bool is_field_value(std::string_view s) noexcept {
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
-  }
-  return true;
+  std::uint8_t all = kFieldValue;
+  for (char c : s)
+    all &= kClasses[static_cast<unsigned char>(c)];
+  return all;
 }
 
 std::string_view trim_ows(std::string_view s) noexcept {
@@ -123,10 +138,13 @@ std::string_view trim_ows(std::string_view s) noexcept {
 
 bool split_field_line(std::string_view line, std::string_view& name,
                       std::string_view& value) noexcept {
-  std::size_t colon = line.find(':');
-  if (colon == std::string_view::npos || colon == 0) return false;
+  // The name's characters up to the colon, validated on the way (a space or
+  // tab before the colon, or at the start: obs-fold, is not a tchar).
+  std::size_t colon = 0;
+  while (colon < line.size() && (kClasses[static_cast<unsigned char>(line[colon])] & kTchar))
+    ++colon;
+  if (colon == 0 || colon == line.size() || line[colon] != ':') return false;
   name = line.substr(0, colon);
-  if (!is_token(name)) return false;  // also rejects "Name :" and obs-fold lines
   value = trim_ows(line.substr(colon + 1));
   return is_field_value(value);
 }

@@ -1,6 +1,8 @@
 // Serialising responses into a connection's output buffer (one write per batch).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -8,16 +10,33 @@
 
 namespace weft::http::detail {
 
-/// Appends `r` to `out`. `head` drops the body (HEAD request); `close` adds
-/// "Connection: close"; `keep_alive_10` adds "Connection: keep-alive" (for an
-/// HTTP/1.0 client that asked for it). A response with an invalid status or
-/// header field is replaced by a 500 (no response splitting). Returns false if
-/// the response itself asked to close the connection ("Connection: close").
-/// `chunked_ok` (the client speaks HTTP/1.1): a handler's
-/// "Transfer-Encoding: chunked" sends the body in chunks instead of with a
-/// Content-Length.
-bool append_response(std::string& out, const Response& r, bool head, bool close, bool keep_alive_10,
-                     bool chunked_ok = false);
+struct ResponseContext {
+  bool head = false;           ///< a HEAD request: no body
+  bool close = false;          ///< add "Connection: close"
+  bool keep_alive_10 = false;  ///< add "Connection: keep-alive" (an HTTP/1.0 client asked)
+  /// The client speaks HTTP/1.1: a handler's "Transfer-Encoding: chunked"
+  /// sends the body in chunks instead of with a Content-Length.
+  bool chunked_ok = false;
+  /// A Content-Length body larger than this is not appended: the caller
+  /// writes r.body itself right after `out` (no copy of large bodies).
+  std::size_t inline_body_max = SIZE_MAX;
+};
+
+struct Appended {
+  /// False if the response itself asked to close ("Connection: close").
+  bool keep = true;
+  /// The body was left for the caller to write after `out`.
+  bool body_separate = false;
+};
+
+/// Appends `r` to `out`. A response with an invalid status or header field
+/// is replaced by a 500 (no response splitting).
+Appended append_response(std::string& out, const Response& r, const ResponseContext& c);
+
+/// Whether a response with this status carries a body (not 1xx, 204, 304).
+inline bool status_has_body(int status) noexcept {
+  return status >= 200 && status != 204 && status != 304;
+}
 
 /// Appends a short plain-text error response with "Connection: close".
 void append_error(std::string& out, int status, std::string_view message);

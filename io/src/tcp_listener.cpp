@@ -1,5 +1,5 @@
-// TcpListener: bind/listen, and accept with a back-off on descriptor or
-// memory exhaustion (EMFILE/ENFILE must not turn into a busy loop).
+// TcpListener: bind/listen; accept is the shared accept loop (accept_loop.hpp:
+// a back-off on descriptor or memory exhaustion, never a busy loop).
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -10,8 +10,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "accept_loop.hpp"
 #include "weft/io/tcp.hpp"
-#include "weft/yield.hpp"
 
 namespace weft::io {
 
@@ -19,19 +19,11 @@ using detail::Direction;
 using detail::IoSource;
 using detail::kWouldBlock;
 
-namespace {
-/// First and largest pause after accept() ran out of descriptors or memory
-/// (1 ms: short enough that a freed descriptor is used quickly; 100 ms: a
-/// starved server retries ten times a second, without burning a core).
-constexpr auto kBackoffMin = std::chrono::milliseconds(1);
-constexpr auto kBackoffMax = std::chrono::milliseconds(100);
-}  // namespace
-
 struct TcpListener::State {
   IoSource* src = nullptr;
   SocketAddress local;
-  std::atomic<std::uint64_t> backoffs{0};
-  std::atomic<bool> logged{false};
+  std::string where;  // "TcpListener on 127.0.0.1:8080", for the back-off message
+  detail::AcceptBackoff backoff;
   ~State() {
     if (src) src->release();
   }
@@ -68,6 +60,7 @@ TcpListener TcpListener::bind(const SocketAddress& addr, ListenOptions options) 
   TcpListener l;
   l.st_ = std::make_unique<State>();
   l.st_->local = SocketAddress(reinterpret_cast<sockaddr*>(&ss), len);
+  l.st_->where = "TcpListener on " + l.st_->local.to_string();
   // Assume a connection may be pending: the first accept() tries the syscall.
   l.st_->src = IoSource::open(fd, detail::kReadable);
   return l;
@@ -76,27 +69,9 @@ TcpListener TcpListener::bind(const SocketAddress& addr, ListenOptions options) 
 Task<TcpStream> TcpListener::accept() {
   if (!st_) throw ClosedError("weft::TcpListener::accept (empty listener)");
   State* st = st_.get();
-  auto backoff = std::chrono::duration_cast<Clock::duration>(kBackoffMin);
-  if (!weft::detail::consume_budget()) co_await weft::yield();
-  for (;;) {
-    int fd = st->src->try_accept(nullptr, nullptr, "weft::TcpListener::accept");
-    if (fd >= 0) co_return TcpStream(IoSource::open(fd, detail::kReadable | detail::kWritable));
-    if (fd == kWouldBlock) {
-      co_await st->src->wait(Direction::read);
-      continue;
-    }
-    // Out of descriptors or memory. The connection stays in the backlog and
-    // the socket stays readable: retrying at once would spin. Pause instead.
-    st->backoffs.fetch_add(1, std::memory_order_relaxed);  // a statistic
-    // relaxed: only decides who prints the one message.
-    if (!st->logged.exchange(true, std::memory_order_relaxed))
-      std::fprintf(stderr,
-                   "weft: TcpListener on %s: accept failed: %s; backing off and retrying "
-                   "(logged once per listener)\n",
-                   st->local.to_string().c_str(), std::strerror(-fd));
-    co_await weft::sleep(backoff);
-    backoff = std::min<Clock::duration>(backoff * 2, kBackoffMax);
-  }
+  int fd =
+      co_await detail::accept_fd(st->src, &st->backoff, &st->where, "weft::TcpListener::accept");
+  co_return TcpStream(IoSource::open(fd, detail::kReadable | detail::kWritable));
 }
 
 SocketAddress TcpListener::local_address() const {
@@ -113,7 +88,7 @@ bool TcpListener::is_open() const noexcept {
 }
 
 std::uint64_t TcpListener::resource_backoffs() const noexcept {
-  return st_ ? st_->backoffs.load(std::memory_order_relaxed) : 0;  // a statistic
+  return st_ ? st_->backoff.backoffs.load(std::memory_order_relaxed) : 0;  // a statistic
 }
 
 }  // namespace weft::io

@@ -1,4 +1,4 @@
-// TcpStream: connect, read/write loops over the reactor's readiness, socket options.
+// TcpStream: connect, socket options; the read/write loops are stream_ops.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -7,8 +7,8 @@
 #include <cerrno>
 #include <string>
 
+#include "stream_ops.hpp"
 #include "weft/io/tcp.hpp"
-#include "weft/yield.hpp"
 
 namespace weft::io {
 
@@ -74,84 +74,23 @@ Task<TcpStream> TcpStream::connect(SocketAddress addr, Clock::duration timeout) 
 }
 
 Task<std::size_t> TcpStream::read(void* buf, std::size_t n) {
-  IoSource* s = require(kRead);
-  if (n == 0) co_return 0;
-  // Yield before the syscall when the budget is spent, never after it: a
-  // cancellation delivered at the yield must not lose bytes already read.
-  if (!weft::detail::consume_budget()) co_await weft::yield();
-  for (;;) {
-    long r = s->try_read(buf, n, kRead);
-    if (r != kWouldBlock) co_return static_cast<std::size_t>(r);
-    co_await s->wait(Direction::read);
-  }
+  return detail::stream_read(src_, buf, n, kRead);
 }
 
 Task<std::size_t> TcpStream::write(const void* buf, std::size_t n) {
-  IoSource* s = require(kWrite);
-  if (n == 0) co_return 0;
-  if (!weft::detail::consume_budget()) co_await weft::yield();
-  for (;;) {
-    long r = s->try_write(buf, n, kWrite);
-    if (r != kWouldBlock) co_return static_cast<std::size_t>(r);
-    co_await s->wait(Direction::write);
-  }
+  return detail::stream_write(src_, buf, n, kWrite);
 }
 
 Task<void> TcpStream::read_exact(void* buf, std::size_t n) {
-  IoSource* s = require("weft::TcpStream::read_exact");
-  auto* p = static_cast<char*>(buf);
-  std::size_t got = 0;
-  if (!weft::detail::consume_budget()) co_await weft::yield();
-  while (got < n) {
-    long r = s->try_read(p + got, n - got, "weft::TcpStream::read_exact");
-    if (r == kWouldBlock) {
-      co_await s->wait(Direction::read);
-      continue;
-    }
-    if (r == 0) throw UnexpectedEof("weft::TcpStream::read_exact", std::string(p, got));
-    got += static_cast<std::size_t>(r);
-  }
+  return detail::stream_read_exact(src_, buf, n, "weft::TcpStream::read_exact");
 }
 
 Task<void> TcpStream::write_all(const void* buf, std::size_t n) {
-  IoSource* s = require("weft::TcpStream::write_all");
-  auto* p = static_cast<const char*>(buf);
-  std::size_t done = 0;
-  if (!weft::detail::consume_budget()) co_await weft::yield();
-  while (done < n) {
-    long r = s->try_write(p + done, n - done, "weft::TcpStream::write_all");
-    if (r == kWouldBlock) {
-      co_await s->wait(Direction::write);
-      continue;
-    }
-    done += static_cast<std::size_t>(r);
-  }
+  return detail::stream_write_all(src_, buf, n, "weft::TcpStream::write_all");
 }
 
 Task<void> TcpStream::writev_all(iovec* iov, int count) {
-  IoSource* s = require("weft::TcpStream::writev_all");
-  if (!weft::detail::consume_budget()) co_await weft::yield();
-  while (count > 0 && iov->iov_len == 0) {
-    ++iov;
-    --count;
-  }
-  while (count > 0) {
-    long r = s->try_writev(iov, count > IOV_MAX ? IOV_MAX : count, "weft::TcpStream::writev_all");
-    if (r == kWouldBlock) {
-      co_await s->wait(Direction::write);
-      continue;
-    }
-    auto left = static_cast<std::size_t>(r);
-    while (count > 0 && left >= iov->iov_len) {
-      left -= iov->iov_len;
-      ++iov;
-      --count;
-    }
-    if (count > 0) {
-      iov->iov_base = static_cast<char*>(iov->iov_base) + left;
-      iov->iov_len -= left;
-    }
-  }
+  return detail::stream_writev_all(src_, iov, count, "weft::TcpStream::writev_all");
 }
 
 long TcpStream::try_read(void* buf, std::size_t n) {
@@ -171,12 +110,8 @@ detail::ReadinessAwaiter TcpStream::writable() {
 }
 
 void TcpStream::shutdown(Shutdown how) {
-  IoSource* s = require("weft::TcpStream::shutdown");
-  detail::OpGuard guard(s, "weft::TcpStream::shutdown");
   int h = how == Shutdown::read ? SHUT_RD : how == Shutdown::write ? SHUT_WR : SHUT_RDWR;
-  // ENOTCONN: the peer is already gone; there is nothing left to shut down.
-  if (::shutdown(s->fd(), h) < 0 && errno != ENOTCONN)
-    throw IoError(errno, "weft::TcpStream::shutdown");
+  detail::stream_shutdown(require("weft::TcpStream::shutdown"), h, "weft::TcpStream::shutdown");
 }
 
 void TcpStream::set_nodelay(bool on) {

@@ -4,10 +4,15 @@
 // loop of mutated inputs that must never crash, hang or over-consume.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "../fuzz/chunked_check.hpp"
+#include "../fuzz/request_parser_check.hpp"
 #include "weft/http/chunked.hpp"
 #include "weft/http/request_parser.hpp"
 #include "weft/http/syntax.hpp"
@@ -221,6 +226,34 @@ TEST(HttpParser, FailedParserStaysFailedUntilReset) {
   EXPECT_EQ(p.parse("GET / HTTP/1.1\r\nHost: a\r\n\r\n", req).status, ParseStatus::complete);
 }
 
+// Empty lines before a request line are skipped (RFC 9112 2.2), but they are
+// not progress: more than max_header_bytes of them is a 400, in any split.
+TEST(HttpParser, EmptyLinesBeforeARequestAreBounded) {
+  http::ParserLimits limits;
+  limits.max_header_bytes = 64;
+  std::string ok(64, '\n');
+  ok += "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+  std::string bad;
+  for (int i = 0; i < 33; ++i)
+    bad += "\r\n";  // 66 bytes
+  for (std::size_t piece : {0, 1, 2, 7}) {
+    EXPECT_EQ(feed(ok, piece, limits).status, ParseStatus::complete) << piece;
+    Outcome o = feed(bad, piece, limits);
+    EXPECT_EQ(o.status, ParseStatus::error) << piece;
+    EXPECT_EQ(o.error, 400) << piece;
+  }
+  // The count starts again with every request.
+  http::RequestParser p(limits);
+  http::Request req;
+  std::string one(60, '\n');
+  one += "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+  for (int i = 0; i < 5; ++i) {
+    http::ParseResult r = p.parse(one, req);
+    ASSERT_EQ(r.status, ParseStatus::complete) << i;
+    EXPECT_EQ(r.consumed, one.size());
+  }
+}
+
 TEST(ChunkedDecoder, DecodesInAnySplitAndStopsAtTheEnd) {
   std::string body = "4\r\nWiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\n\r\nNEXT";
   for (std::size_t piece = 1; piece <= body.size(); ++piece) {
@@ -249,6 +282,45 @@ TEST(ChunkedDecoder, LimitsAndGarbage) {
   EXPECT_EQ(e.error_status(), 400);
   http::ChunkedDecoder f;
   EXPECT_EQ(f.feed("\r\n", out).status, ParseStatus::error);
+}
+
+/// Feeds `line` + "x\r\n0\r\n\r\n" (a 1-byte chunk) split at every point:
+/// the status of the whole body, the same in every split.
+ParseStatus chunk_line_status(const std::string& line) {
+  const std::string body = line + "x\r\n0\r\n\r\n";
+  ParseStatus whole = ParseStatus::incomplete;
+  for (std::size_t piece = 1; piece <= body.size(); ++piece) {
+    http::ChunkedDecoder d;
+    std::string out;
+    std::size_t used = 0;
+    http::ParseResult r{ParseStatus::incomplete, 0};
+    while (used < body.size() && r.status == ParseStatus::incomplete) {
+      std::string_view part(body.data() + used, std::min(piece, body.size() - used));
+      r = d.feed(part, out);
+      used += r.consumed;
+    }
+    if (piece == 1) whole = r.status;
+    EXPECT_EQ(r.status, whole) << "split " << piece << " of " << line;
+    if (r.status == ParseStatus::complete) {
+      EXPECT_EQ(out, "x") << line;
+    }
+    if (r.status == ParseStatus::error) {
+      EXPECT_EQ(d.error_status(), 400) << line;
+    }
+  }
+  return whole;
+}
+
+// RFC 9112 7.1: chunk-size [ chunk-ext ] CRLF, chunk-ext = *( BWS ";" BWS
+// name [ BWS "=" BWS ( token / quoted-string ) ] ). "1 2" was read as size 1.
+TEST(ChunkedDecoder, ChunkSizeLineIsStrict) {
+  for (const char* ok : {"1\r\n", "1;a\r\n", "1 ;a\r\n", "1\t; a = b\r\n", "1;a=b;c=d\r\n",
+                         "1;a=\"q \\\" ;x\"\r\n", "01\r\n", "1;a=b ;c\r\n"})
+    EXPECT_EQ(chunk_line_status(ok), ParseStatus::complete) << ok;
+  for (const char* bad : {"1 2\r\n", "1 \r\n", "1\t\r\n", "1 x\r\n", "1;\r\n", "1; \r\n",
+                          "1;=b\r\n", "1;a=\r\n", "1;a=\"open\r\n", "1;a b\r\n", "1;a=b c\r\n",
+                          "1;a=\"x\"y\r\n", "1;a@b\r\n", "1,2\r\n", " 1\r\n", "1;a\rb\r\n"})
+    EXPECT_EQ(chunk_line_status(bad), ParseStatus::error) << bad;
 }
 
 TEST(HttpSyntax, Helpers) {
@@ -314,6 +386,75 @@ TEST(HttpParser, FuzzedInputsNeverCrashOrOverConsume) {
   weft::test::report_iterations("http parser fuzz", rounds);
   EXPECT_GT(completes, 0);
   EXPECT_GT(errors, 0);
+}
+
+// ---- the fuzz properties (tests/fuzz/): the seed corpora, every regression
+// input, and mutations of the seeds, through the same checks as libFuzzer ----
+
+using Check = std::string (*)(const std::uint8_t*, std::size_t);
+
+std::vector<std::string> read_dir(const std::filesystem::path& dir) {
+  std::vector<std::string> out;
+  if (!std::filesystem::exists(dir)) return out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (!e.is_regular_file() || e.path().filename().string().starts_with(".")) continue;
+    std::ifstream f(e.path(), std::ios::binary);
+    out.emplace_back(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  }
+  return out;
+}
+
+std::string check(Check c, const std::string& data) {
+  return c(reinterpret_cast<const std::uint8_t*>(data.data()), data.size());
+}
+
+void replay_and_mutate(const char* name, Check c) {
+  const auto fuzz = std::filesystem::path(__FILE__).parent_path().parent_path() / "fuzz";
+  std::vector<std::string> seeds = read_dir(fuzz / "corpus" / name);
+  std::vector<std::string> regressions = read_dir(fuzz / "regressions" / name);
+  EXPECT_GE(seeds.size(), 10u) << "seed corpus missing at " << fuzz / "corpus" / name;
+  for (const std::string& s : seeds)
+    EXPECT_EQ(check(c, s), "") << name << " seed";
+  for (const std::string& s : regressions)
+    EXPECT_EQ(check(c, s), "") << name << " regression";
+  if (seeds.empty()) return;
+  std::mt19937 rng(20250101);
+  const long rounds = weft::test::stress_iterations(20000);
+  for (long i = 0; i < rounds; ++i) {
+    std::string s = seeds[rng() % seeds.size()];
+    for (int k = 0, edits = 1 + static_cast<int>(rng() % 4); k < edits && s.size() > 1; ++k) {
+      std::size_t at = 1 + rng() % (s.size() - 1);  // byte 0 is the flags
+      switch (rng() % 4) {
+        case 0:
+          s[at] = static_cast<char>(rng() & 0xff);
+          break;
+        case 1:
+          s.erase(at, 1 + rng() % 8);
+          break;
+        case 2:
+          s.insert(at, 1, "\r\n: \t0;=\""[rng() % 9]);
+          break;
+        default:
+          s.insert(at, s.substr(at, rng() % 16));
+          break;
+      }
+    }
+    s[0] = static_cast<char>(rng() & 0xff);  // another split
+    std::string problem = check(c, s);
+    ASSERT_EQ(problem, "") << name << " mutation " << i;
+  }
+  std::printf("[replay] %s: %zu seeds, %zu regressions, %ld mutations\n", name, seeds.size(),
+              regressions.size(), rounds);
+}
+
+TEST(HttpParser, FuzzPropertyOnCorpusRegressionsAndMutations) {
+  weft::test::Watchdog dog(std::chrono::seconds(120));
+  replay_and_mutate("request_parser", &weft::fuzz::check_request_parser);
+}
+
+TEST(ChunkedDecoder, FuzzPropertyOnCorpusRegressionsAndMutations) {
+  weft::test::Watchdog dog(std::chrono::seconds(120));
+  replay_and_mutate("chunked", &weft::fuzz::check_chunked);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // over-limit requests (each answered with its status, then closed), idle and
 // read timeouts, graceful stop, and many concurrent clients.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <cerrno>
@@ -38,6 +39,11 @@ weft::Task<http::Response> handler(http::Request& req) {
   }
   if (req.path() == "/close") {
     http::Response r(200, "bye");
+    r.headers.add("Connection", "close");
+    co_return r;
+  }
+  if (req.path() == "/close-big") {
+    http::Response r(200, std::string(16 << 20, 'z'));
     r.headers.add("Connection", "close");
     co_return r;
   }
@@ -261,6 +267,159 @@ weft::Task<void> timeouts() {
 TEST_F(HttpServer, IdleAndReadTimeouts) {
   weft::test::Watchdog dog(60s);
   weft::run(timeouts(), {.workers = 2});
+}
+
+// Issue 18, item 1: a client that sends "\r\n" more often than idle_timeout
+// kept its connection forever (each read restarted the idle wait). The idle
+// deadline is absolute now: the connection closes about idle_timeout after
+// its last response, however many empty lines come. The bound (2,000 lines,
+// 5 ms apart) is only a guard: 10 s against an idle_timeout of 200 ms.
+weft::Task<void> blank_lines_keep_nothing_alive() {
+  Running srv({.idle_timeout = 200ms, .read_timeout = 200ms});
+  io::TcpStream c = co_await io::TcpStream::connect(srv.addr);
+  io::BufferedReader<io::TcpStream> in(c);
+  co_await c.write_all("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ((co_await read_reply(in)).status, 200);
+  int lines = 0;
+  bool closed = false;
+  for (; lines < 2000 && !closed; ++lines) {
+    try {
+      co_await c.write_all("\r\n");
+    } catch (const io::IoError&) {
+      closed = true;  // EPIPE / ECONNRESET: the server has closed
+      break;
+    }
+    co_await weft::sleep(5ms);
+    char b;
+    long n = 0;
+    try {
+      n = c.try_read(&b, 1);
+    } catch (const io::IoError&) {
+      closed = true;  // reset: closed with our last empty line unread
+      break;
+    }
+    EXPECT_TRUE(n <= 0) << "the server sent something for an empty line";
+    if (n == 0) closed = true;
+  }
+  EXPECT_TRUE(closed) << "still open after " << lines << " empty lines";
+  EXPECT_EQ(srv.server.active_connections(), 0u);
+  EXPECT_EQ(srv.server.stats().idle_timeouts, 1u);
+  co_await stop(srv);
+}
+
+TEST_F(HttpServer, EmptyLinesDoNotExtendTheIdleTimeout) {
+  weft::test::Watchdog dog(60s);
+  weft::run(blank_lines_keep_nothing_alive(), {.workers = 2});
+}
+
+/// Polls (1 ms) until `done()`; the watchdog bounds it.
+template <class F>
+weft::Task<void> until(F done) {
+  while (!done())
+    co_await weft::sleep(1ms);
+}
+
+// Issue 18, item 1: the connection cap. With max_connections = 2, a third
+// connection first takes the place of an idle keep-alive one (closed), and
+// when both are busy (mid-request) it gets a 503 and is closed.
+weft::Task<void> connection_cap() {
+  Running srv({.max_connections = 2});
+  EXPECT_EQ(srv.server.stats().max_connections, 2u);
+  io::TcpStream a = co_await io::TcpStream::connect(srv.addr);
+  io::BufferedReader<io::TcpStream> a_in(a);
+  co_await a.write_all("GET /a HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ((co_await read_reply(a_in)).status, 200);
+  io::TcpStream b = co_await io::TcpStream::connect(srv.addr);
+  co_await b.write_all("GET /b HTTP/1.1\r\n");  // busy: a request has begun
+  auto one_idle = [&] {
+    auto st = srv.server.stats();
+    return st.active_connections == 2 && st.idle_connections == 1;
+  };
+  co_await until(one_idle);
+  // c: at the cap, a (idle) is closed to make room.
+  io::TcpStream c = co_await io::TcpStream::connect(srv.addr);
+  io::BufferedReader<io::TcpStream> c_in(c);
+  co_await c.write_all("GET /c HTTP/1.1\r\nHost: t\r\n");  // busy too, once read
+  char byte;
+  EXPECT_EQ(co_await a_in.read(&byte, 1), 0u);  // a was closed
+  auto two_busy = [&] {
+    auto st = srv.server.stats();
+    return st.active_connections == 2 && st.idle_connections == 0 && st.idle_closed_for_room == 1;
+  };
+  co_await until(two_busy);
+  // d: nobody is idle: 503, then closed.
+  io::TcpStream d = co_await io::TcpStream::connect(srv.addr);
+  std::string all = co_await read_to_eof(d);
+  EXPECT_EQ(all.substr(0, 12), "HTTP/1.1 503") << all;
+  EXPECT_NE(all.find("Retry-After: 1"), std::string::npos);
+  EXPECT_EQ(srv.server.stats().rejected_at_capacity, 1u);
+  // The busy ones are still served.
+  co_await b.write_all("Host: t\r\n\r\n");
+  io::BufferedReader<io::TcpStream> b_in(b);
+  EXPECT_EQ((co_await read_reply(b_in)).body, "GET /b ");
+  co_await c.write_all("\r\n");
+  EXPECT_EQ((co_await read_reply(c_in)).body, "GET /c ");
+  EXPECT_EQ(srv.server.stats().connections_accepted, 4u);
+  co_await stop(srv);
+}
+
+TEST_F(HttpServer, ConnectionCapClosesAnIdleConnectionThenRefuses) {
+  weft::test::Watchdog dog(60s);
+  weft::run(connection_cap(), {.workers = 2});
+}
+
+TEST(HttpServerOptions, AutomaticCapFollowsTheDescriptorLimit) {
+  auto main = []() -> weft::Task<void> {
+    http::Server server(&handler);
+    server.listen(io::SocketAddress::loopback_v4(0));
+    rlimit rl{};
+    ::getrlimit(RLIMIT_NOFILE, &rl);
+    const std::size_t cap = server.stats().max_connections;
+    EXPECT_GE(cap, 1u);
+    if (rl.rlim_cur != RLIM_INFINITY) {
+      EXPECT_LT(cap, static_cast<std::size_t>(rl.rlim_cur));
+    }
+    server.stop();
+    co_await server.serve();
+  };
+  weft::run(main(), {.workers = 1});
+}
+
+// Issue 18, item 6: after a "Connection: close" response the server closed
+// at once even when the client had sent more (pipelined) meanwhile; closing
+// with unread input sends RST, which discards what the kernel had not sent
+// yet of the response. The server now lingers (half-close, drain) as after
+// errors. The client sends its second request while the server is still
+// writing the first response (16 MiB, more than the socket buffers hold),
+// so that request sits unread in the server's socket when it closes.
+weft::Task<void> close_with_unread_input() {
+  Running srv;
+  io::TcpStream c = co_await io::TcpStream::connect(srv.addr);
+  co_await c.write_all("GET /close-big HTTP/1.1\r\nHost: t\r\n\r\n");
+  co_await weft::sleep(50ms);  // the server is writing (and blocked: nobody reads yet)
+  co_await c.write_all("GET /after HTTP/1.1\r\nHost: t\r\n\r\n");
+  co_await weft::sleep(50ms);
+  std::string all;
+  int error = 0;
+  try {
+    all = co_await read_to_eof(c);
+  } catch (const io::IoError& e) {
+    error = e.code().value();
+  }
+  EXPECT_EQ(error, 0) << "the response was cut by a reset";
+  const std::size_t head_end = all.find("\r\n\r\n");
+  EXPECT_NE(head_end, std::string::npos);
+  if (head_end != std::string::npos) {
+    EXPECT_NE(all.substr(0, head_end).find("Connection: close"), std::string::npos);
+    EXPECT_EQ(all.size() - head_end - 4, std::size_t{16} << 20) << "a truncated body";
+  }
+  c.close();  // ends the server's linger (it drains until our FIN)
+  co_await stop(srv);
+}
+
+TEST_F(HttpServer, ConnectionCloseWithUnreadInputLingers) {
+  weft::test::Watchdog dog(60s);
+  weft::run(close_with_unread_input(), {.workers = 2});
 }
 
 // ---- graceful stop ----

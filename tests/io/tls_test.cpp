@@ -218,6 +218,63 @@ TEST_F(Tls, TlsToAPlainHttpServerFails) {
   weft::run(tls_to_plain_http(), {.workers = 2});
 }
 
+// Issue 18, item 5: a close-delimited https body (no Content-Length, no
+// chunks) ended by a TCP FIN without TLS close_notify was reported as a
+// complete response. An attacker who can cut the TCP stream truncates the
+// body that way; a careful client reports it.
+weft::Task<void> close_delimited_peer(io::TcpListener* l, io::TlsContext ctx, bool close_notify) {
+  io::TcpStream tcp = co_await l->accept();
+  io::TlsStream tls = co_await io::TlsStream::accept(std::move(tcp), ctx);
+  io::BufferedReader<io::TlsStream> in(tls);
+  co_await in.read_until("\r\n\r\n", 64 * 1024);
+  co_await tls.write_all("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\npartial body");
+  if (close_notify) co_await tls.shutdown();
+  tls.tcp().shutdown(io::Shutdown::write);  // FIN; with or without close_notify before it
+  char sink[256];
+  try {
+    while (co_await tls.tcp().read(sink, sizeof sink) > 0) {
+    }
+  } catch (const io::IoError&) {
+  }
+}
+
+weft::Task<void> truncated_close_delimited(TestCert cert) {
+  io::TlsContext server_ctx = io::TlsContext::server(cert.cert_pem, cert.key_pem);
+  http::ClientOptions o;
+  o.ca_pem = cert.cert_pem;
+  http::Client client(o);
+  for (bool close_notify : {false, true}) {
+    auto l = io::TcpListener::bind(io::SocketAddress::loopback_v4(0));
+    weft::JoinHandle<void> peer = weft::spawn(close_delimited_peer(&l, server_ctx, close_notify));
+    const std::string url = "https://localhost:" + std::to_string(l.local_address().port()) + "/";
+    std::string why;
+    std::optional<http::ClientResponse> r;
+    try {
+      r.emplace(co_await client.get(url));
+    } catch (const http::TlsError& e) {
+      why = e.what();
+    }
+    if (close_notify) {
+      EXPECT_TRUE(r.has_value()) << why;
+      if (r) {
+        EXPECT_EQ(r->status, 200);
+        EXPECT_EQ(r->body, "partial body");
+      }
+    } else {
+      EXPECT_FALSE(r.has_value()) << "a body cut without close_notify was reported complete";
+      EXPECT_NE(why.find("close_notify"), std::string::npos) << why;
+      EXPECT_NE(why.find("truncated"), std::string::npos) << why;
+    }
+    co_await peer;
+  }
+}
+
+TEST_F(Tls, CloseDelimitedBodyWithoutCloseNotifyIsATruncation) {
+  weft::test::Watchdog wd(60s);
+  TestCert cert = weft::iotest::make_cert("DNS:localhost");
+  weft::run(truncated_close_delimited(cert), {.workers = 2});
+}
+
 TEST(TlsContext, BadConfigurationIsAClearError) {
   io::TlsClientOptions o;
   o.ca_file = "/nonexistent/ca.pem";

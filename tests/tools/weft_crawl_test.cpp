@@ -4,7 +4,8 @@
 // input ('#' comments and blank lines skipped), the seed-style human output
 // and the summary, --json lines that are valid JSON whatever bytes the URLs
 // hold, the progress bar only when stderr is a terminal (a pseudo-terminal
-// here), exit 0 for a crawl with failed URLs, and --demo.
+// here), exit 0 for a crawl with failed URLs, --demo, and --serve stopped by
+// SIGTERM (also one that arrives during start-up).
 //
 // The URLs point at a weft::http::DemoServer run by this test process on
 // 127.0.0.1 (its own runtime on a thread), plus a port nobody listens on.
@@ -12,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -536,9 +538,10 @@ TEST_F(WeftCrawl, HelpDocumentsEveryOption) {
   Result r = run_args({"--help"});
   EXPECT_EQ(r.rc, 0);
   EXPECT_TRUE(starts_with(r.out, "usage: weft-crawl [options] [FILE|-]")) << r.out;
-  for (const char* opt : {"--concurrency N", "--timeout S", "--retries N", "--follow-redirects",
-                          "--insecure", "--json", "--demo", "--help", "'#'", "exit code is 0",
-                          "2 on usage errors", "progress", "p50", "p95", "p99"})
+  for (const char* opt :
+       {"--concurrency N", "--timeout S", "--retries N", "--deadline S", "up to 10 s",
+        "Retry-After", "--follow-redirects", "--insecure", "--json", "--demo", "--help", "'#'",
+        "exit code is 0", "2 on usage errors", "progress", "p50", "p95", "p99"})
     EXPECT_TRUE(contains(r.out, opt)) << "--help does not mention " << opt;
   EXPECT_EQ(r.err, "");
   EXPECT_EQ(run_args({"-h"}).out, r.out);
@@ -564,6 +567,8 @@ TEST_F(WeftCrawl, UsageErrorsExitTwoWithOneLine) {
       {{"--timeout", "soon", a.string()}, "--timeout wants seconds"},
       {{"--timeout", "nan", a.string()}, "--timeout wants seconds"},
       {{"--retries", "-2", a.string()}, "--retries wants a whole number"},
+      {{"--deadline", "0", a.string()}, "--deadline wants seconds"},
+      {{"--deadline", "later", a.string()}, "--deadline wants seconds"},
       {{"--max-redirects", "many", a.string()}, "--max-redirects wants a whole number"},
       {{missing}, "cannot read " + missing + ": No such file or directory"},
       {{dir.path().string()}, "cannot read " + dir.path().string()},
@@ -756,6 +761,92 @@ TEST_F(WeftCrawl, DemoRunsWithoutNetwork) {
   EXPECT_TRUE(contains(r.out, "--- weft-crawl: " + std::to_string(ok + failed) + " URLs in "));
   EXPECT_TRUE(contains(r.out, "errors:   dns x 1")) << r.out;
   EXPECT_TRUE(contains(r.err, "weft-crawl --demo: the embedded demo server")) << r.err;
+}
+
+// ---- --serve and SIGTERM ----
+
+/// Starts `weft-crawl --serve 127.0.0.1:0` with stderr on a pipe, SIGTERM
+/// blocked in the child from its first instruction if `term_blocked`.
+pid_t start_server(bool term_blocked, int* err_fd) {
+  int p[2];
+  EXPECT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  std::string bin = crawl_bin(), flag = "--serve", where = "127.0.0.1:0";
+  char* argv[] = {bin.data(), flag.data(), where.data(), nullptr};
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t mask;
+  sigemptyset(&mask);
+  if (term_blocked) sigaddset(&mask, SIGTERM);
+  posix_spawnattr_setsigmask(&attr, &mask);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  pid_t pid = -1;
+  int e = ::posix_spawn(&pid, argv[0], &fa, &attr, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  ::close(p[1]);
+  EXPECT_EQ(e, 0) << std::strerror(e);
+  *err_fd = p[0];
+  return pid;
+}
+
+/// Everything the child writes on stderr until it closes it.
+std::string read_all(int fd) {
+  std::string text;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      text.append(buf, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    break;
+  }
+  ::close(fd);
+  return text;
+}
+
+int wait_status(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
+}
+
+TEST_F(WeftCrawl, ServeStopsGracefullyOnSigterm) {
+  int err = -1;
+  pid_t pid = start_server(false, &err);
+  ASSERT_GT(pid, 0);
+  std::string text;
+  char buf[512];
+  while (!contains(text, "SIGINT or SIGTERM stops it")) {
+    ssize_t n = ::read(err, buf, sizeof buf);
+    ASSERT_GT(n, 0) << "weft-crawl --serve ended before it listened: " << text;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  text += read_all(err);
+  int status = wait_status(pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "ended by signal " << WTERMSIG(status) << ": " << text;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << text;
+}
+
+// The race the private helper had: a SIGTERM in the first instant of the
+// process, before any listener exists. Started with SIGTERM blocked, the
+// child keeps such a signal pending (deterministically, however early it
+// comes), and its handler takes it as soon as it is installed.
+TEST_F(WeftCrawl, ServeStopsGracefullyOnASigtermThatArrivesDuringStartUp) {
+  int err = -1;
+  pid_t pid = start_server(true, &err);
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);  // at once: the child has barely started
+  std::string text = read_all(err);
+  int status = wait_status(pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "ended by signal " << WTERMSIG(status) << ": " << text;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << text;
 }
 
 }  // namespace

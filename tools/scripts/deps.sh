@@ -5,7 +5,10 @@
 #   tools/scripts/deps.sh --fuzz     also clang and its runtime (libFuzzer)
 set -euo pipefail
 
-pkgs=(g++ make cmake git ca-certificates pkg-config
+# openssl: the command-line tool (the TLS server test talks to weft's https
+# server with `openssl s_client`); python3, curl: real peers of the UDP, Unix
+# socket, stream, subprocess and HTTP tests.
+pkgs=(g++ make cmake git ca-certificates pkg-config openssl python3 curl
       libtbb-dev libconcurrentqueue-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev)
 if [[ "${1:-}" == "--fuzz" ]]; then pkgs+=(clang libclang-rt-14-dev); fi
 

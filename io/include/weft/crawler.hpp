@@ -26,10 +26,16 @@
 //    keep-alive connections are reused across URLs, up to max_concurrent per
 //    origin. `timeout` bounds each attempt as a whole (connect, read and
 //    total deadline of the client); bodies are counted, not kept.
-//  - Retries (retries > 0): after a connect failure (refused, unreachable)
-//    or a 5xx status, the URL is tried again after
-//    retry_backoff, doubled each time; the permit is kept while it waits.
-//    The result is the last attempt's; `attempts` counts them.
+//  - Retries (retries > 0): after a connect failure (refused, unreachable),
+//    a connect timeout, a 5xx or a 429 status, the URL is tried again after
+//    a wait of retry_backoff, doubled each time up to retry_backoff_max, and
+//    jittered (between half and all of it: http::Backoff); a Retry-After
+//    field of the answer replaces that wait when it asks for at most
+//    retry_backoff_max, and stops the retries when it asks for more. The
+//    permit is kept while it waits. `deadline` bounds the whole URL,
+//    attempts and waits together: each attempt gets min(timeout, what is
+//    left), and no retry starts whose wait would end past it. The result is
+//    the last attempt's; `attempts` counts them.
 //  - on_result, if set, is called once per URL as soon as its result is
 //    known, on whichever worker finished it, possibly concurrently with
 //    other calls: it must be thread-safe (the CLI's progress bar uses it).
@@ -74,8 +80,12 @@ struct CrawlerOptions {
   Clock::duration timeout = std::chrono::seconds(30);
   /// Extra attempts after connect failures and 5xx answers.
   int retries = 0;
-  /// Wait before the first retry; doubled for each further one.
+  /// Wait before the first retry; doubled for each further one ...
   Clock::duration retry_backoff = std::chrono::milliseconds(200);
+  /// ... up to this (also the longest Retry-After honoured).
+  Clock::duration retry_backoff_max = std::chrono::seconds(10);
+  /// The whole URL, every attempt and wait included. 0: timeout x (1 + retries).
+  Clock::duration deadline = Clock::duration::zero();
   /// Follow redirects (up to max_redirects; more is a too-many-redirects error).
   bool follow_redirects = false;
   int max_redirects = 10;

@@ -1,6 +1,6 @@
 // Everything in weft::io, in one include: the epoll reactor, TCP, buffered
-// reading, DNS, TLS, the HTTP/1.1 server and client with their parser pieces,
-// the demo server and the crawler.
+// reading, DNS, TLS, signals, UDP, Unix sockets, asyncio-style streams, subprocesses, the HTTP/1.1
+// server and client with their parser pieces, the demo server and the crawler.
 #pragma once
 
 #include "weft/crawler.hpp"
@@ -12,13 +12,21 @@
 #include "weft/http/message.hpp"
 #include "weft/http/request_parser.hpp"
 #include "weft/http/response_parser.hpp"
+#include "weft/http/retry.hpp"
 #include "weft/http/server.hpp"
 #include "weft/http/syntax.hpp"
 #include "weft/http/url.hpp"
 #include "weft/io/address.hpp"
 #include "weft/io/buffered_reader.hpp"
+#include "weft/io/byte_stream.hpp"
 #include "weft/io/dns.hpp"
 #include "weft/io/errors.hpp"
+#include "weft/io/process.hpp"
 #include "weft/io/reactor.hpp"
+#include "weft/io/signal.hpp"
+#include "weft/io/streams.hpp"
 #include "weft/io/tcp.hpp"
 #include "weft/io/tls.hpp"
+#include "weft/io/tls_server.hpp"
+#include "weft/io/udp.hpp"
+#include "weft/io/unix.hpp"

@@ -7,8 +7,11 @@
 //   // r.consumed bytes of `bytes` were used; r.status says done / need more / error
 //
 // Strict where laxness enables request smuggling: line ends must be CRLF,
-// chunk sizes are 1-16 hex digits, chunk extensions and trailers are bounded
-// and discarded. Errors carry the status a server should answer (400, or 413
+// chunk sizes are 1-16 hex digits, and the size line is exactly RFC 9112's
+// `chunk-size *( BWS ";" BWS ext-name [ BWS "=" BWS ext-value ] ) CRLF`
+// (ext-name a token, ext-value a token or a quoted-string): "1 2", "1 " or
+// "1;" are errors, not a size of 1. Chunk extensions and trailers are
+// bounded and discarded. Errors carry the status a server should answer (400, or 413
 // when the body would exceed its limit) and a message.
 //
 // Cost: O(1) per byte of framing, one append per data run. Not thread-safe.
@@ -54,7 +57,16 @@ class ChunkedDecoder {
  private:
   enum class State : std::uint8_t {
     size,
-    ext,
+    size_bws,       // BWS after the size: only ";" may follow
+    ext_name_pre,   // after ";": BWS, then a token
+    ext_name,       // in the extension's name
+    ext_name_bws,   // BWS after the name: "=" or ";"
+    ext_value_pre,  // after "=": BWS, then a token or a quoted-string
+    ext_token,      // in a token value
+    ext_quoted,     // in a quoted-string value
+    ext_quoted_pair,
+    ext_quoted_end,  // right after the closing quote
+    ext_value_bws,   // BWS after a value: only ";" may follow
     size_lf,
     data,
     data_cr,
@@ -67,6 +79,10 @@ class ChunkedDecoder {
     failed,
   };
   ParseResult fail(std::size_t at, int status, const char* message) noexcept;
+  /// A CR may end the size line here (after the size, a name or a value).
+  bool ext_may_end() const noexcept;
+  /// One byte of a chunk extension: the next state, false if `c` breaks the grammar.
+  bool ext_step(unsigned char c) noexcept;
 
   std::uint64_t max_body_;
   std::uint64_t remaining_ = 0;  // chunk size being read, then data left in the chunk

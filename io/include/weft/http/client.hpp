@@ -39,7 +39,9 @@
 //    the wait for a pooled connection.
 //  - https: SNI and verification against the system store by default
 //    (verify_tls = false accepts any certificate); TLS runs on the reactor
-//    like plain TCP (weft/io/tls.hpp).
+//    like plain TCP (weft/io/tls.hpp). A body delimited by the end of the
+//    connection (no Content-Length, not chunked) must end with the server's
+//    close_notify: a bare TCP FIN is a TlsError ("may be truncated").
 //  - Failures are weft::http::Error subclasses (client_errors.hpp): InvalidUrl,
 //    ResolveError, ConnectError, RequestTimeout, TlsError, ProtocolError,
 //    BodyTooLarge, TooManyRedirects, ConnectionError. Cancellation

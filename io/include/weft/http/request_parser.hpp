@@ -8,13 +8,16 @@
 //
 // Contract: `input` is always the caller's unconsumed bytes (everything after
 // what earlier calls reported consumed), so a request head split across reads
-// is presented again, longer, on the next call; the parser remembers how far it
-// searched, so a head arriving byte by byte costs O(n), not O(n^2). Body bytes
-// are consumed (copied into req.body) as they arrive.
+// is presented again, longer, on the next call; the parser has already parsed
+// its complete lines and goes on from the first incomplete one, so a head
+// arriving byte by byte costs O(n), not O(n^2). Body bytes
+// are consumed (copied into req.body) as they arrive; a Content-Length body's
+// buffer is allocated at its announced size when its first byte arrives.
 //
 // What it accepts (RFC 9112), and what it answers otherwise:
 //  - request-line `method SP target SP HTTP/1.x`; leading empty lines are
-//    skipped; lines end with CRLF or a bare LF; a bare CR is an error (400).
+//    skipped, up to max_header_bytes of them (400 beyond: they are not
+//    progress); lines end with CRLF or a bare LF; a bare CR is an error (400).
 //    HTTP versions other than 1.0 and 1.1 get 505.
 //  - field lines `token ":" OWS value OWS`; obs-fold, whitespace before the
 //    colon and control characters are rejected (400).
@@ -59,12 +62,16 @@ class RequestParser {
   /// Forgets any partial request and error.
   void reset() noexcept;
 
-  /// No byte of the next request has arrived yet (between requests).
+  /// No byte of the next request has arrived yet (between requests; empty
+  /// lines before a request line leave the parser idle).
   bool idle() const noexcept { return state_ == State::idle; }
   /// The head is parsed and the body is being read.
   bool in_body() const noexcept {
     return state_ == State::body_length || state_ == State::body_chunked;
   }
+  /// The Content-Length of the request whose body is being read (0 for a
+  /// chunked body or none).
+  std::uint64_t content_length() const noexcept { return content_length_; }
   /// The current request sent "Expect: 100-continue" and its body has not
   /// started: a server should send "100 Continue" before waiting for it.
   bool expects_continue() const noexcept { return expect_continue_; }
@@ -76,17 +83,30 @@ class RequestParser {
  private:
   enum class State : std::uint8_t { idle, head, body_length, body_chunked, failed };
 
+  /// What the head's field lines said so far (reset with every request).
+  struct HeadState {
+    std::size_t fields = 0, hosts = 0, te_codings = 0;
+    bool have_length = false, te_unknown = false, te_seen = false;
+    bool conn_close = false, conn_keep = false, expect = false;
+    std::uint64_t length = 0;
+  };
+
   ParseResult fail(std::size_t consumed, int status, std::string message);
-  /// Parses the complete head `head` (ends with its empty line); false on error.
-  bool parse_head(std::string_view head, Request& req);
+  /// One line of the head (without its line end); false on error (failed).
+  bool parse_request_line(std::string_view line, Request& req);
+  bool parse_field_line(std::string_view line, Request& req);
+  /// The empty line arrived: checks the framing and picks the body state.
+  bool finish_head(Request& req);
   void finish_request() noexcept;
 
   ParserLimits limits_;
   ChunkedDecoder chunked_;
   State state_ = State::idle;
-  std::size_t scanned_ = 0;     // head bytes already searched for the empty line
-  std::size_t line_start_ = 0;  // offset of the line being searched, in the head
+  std::size_t line_start_ = 0;  // offset of the first line not parsed yet, in the head
+  HeadState head_;
+  std::size_t blank_ = 0;  // empty-line bytes skipped before this request line
   std::uint64_t body_left_ = 0;
+  std::uint64_t content_length_ = 0;
   bool expect_continue_ = false;
   int error_status_ = 0;
   std::string error_message_;

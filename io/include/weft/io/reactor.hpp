@@ -80,6 +80,7 @@ struct ReadinessAwaiter : weft::detail::Suspension {
   IoSource* src;
   Direction dir;
   bool cancelled = false;
+  bool suspended = false;  ///< really waited (a resumption, not a ready path)
 
   ReadinessAwaiter(IoSource* s, Direction d) noexcept : src(s), dir(d) {}
   bool await_ready() const noexcept;
@@ -119,6 +120,18 @@ class IoSource {
   long try_read(void* buf, std::size_t n, const char* what);
   long try_write(const void* buf, std::size_t n, const char* what);
   long try_writev(const iovec* iov, int count, const char* what);
+  /// write() to a pipe without SIGPIPE: a reader that has gone gives EPIPE (as
+  /// MSG_NOSIGNAL does for sockets); the SIGPIPE the kernel raises is taken
+  /// back, unless the thread itself blocks SIGPIPE (then it stays pending
+  /// there, where that thread expects it).
+  long try_pipe_write(const void* buf, std::size_t n, const char* what);
+  /// sendmsg() with MSG_NOSIGNAL (datagrams: the whole message or kWouldBlock).
+  long try_sendmsg(const msghdr* msg, const char* what);
+  /// recvmsg() with `flags` (MSG_TRUNC: a datagram's full length is returned
+  /// even when the buffer was shorter; msg->msg_flags says MSG_TRUNC). Unlike
+  /// try_read, a short result does not clear readiness: for datagrams it
+  /// says nothing about what else is queued.
+  long try_recvmsg(msghdr* msg, int flags, const char* what);
   /// accept4(); returns the fd, kWouldBlock, or -errno for the resource errors
   /// the caller backs off on (EMFILE, ENFILE, ENOBUFS, ENOMEM).
   int try_accept(sockaddr* addr, socklen_t* len, const char* what);
