@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "sys/mpmc_queue.hpp"  // blocking_queue_failing_allocations
 #include "weft/weft.hpp"
 #include "weft_test.hpp"
 
@@ -273,6 +274,45 @@ TEST(Blocking, ThreadPoolDrainsOnDestruction) {
   weft::run(main_task(), {.workers = 2});
   EXPECT_EQ(ran.load(), 20);
   EXPECT_THROW(weft::ThreadPool(0), std::invalid_argument);
+}
+
+int forty_two() {
+  return 42;
+}
+
+// A job the executor's queue cannot take (out of memory) fails its awaiter
+// with std::bad_alloc. Before, the failed enqueue was ignored: the job was in
+// no queue and its task waited forever (here: until wait_for's 20 s).
+TEST(Blocking, SubmitThatCannotAllocateFailsTheAwaiter) {
+  weft::test::Watchdog dog(60s);
+  auto attempt = [](weft::Executor* ex) -> weft::Task<std::string> {
+    // A fresh thread's first enqueue allocates moodycamel's producer: fail it.
+    weft::detail::blocking_queue_failing_allocations.store(1'000'000);
+    std::string outcome;
+    try {
+      int v = 0;
+      if (ex)
+        v = co_await weft::wait_for(weft::run_in_executor(*ex, forty_two), 20s);
+      else
+        v = co_await weft::wait_for(weft::to_thread(forty_two), 20s);
+      outcome = "ran " + std::to_string(v);
+    } catch (const std::bad_alloc&) {
+      outcome = "bad_alloc";
+    } catch (const weft::TimeoutError&) {
+      outcome = "lost";
+    }
+    weft::detail::blocking_queue_failing_allocations.store(0);
+    // Memory is back: the same executor works.
+    int again = 0;
+    if (ex)
+      again = co_await weft::run_in_executor(*ex, forty_two);
+    else
+      again = co_await weft::to_thread(forty_two);
+    co_return outcome + ", then " + std::to_string(again);
+  };
+  EXPECT_EQ(weft::run(attempt(nullptr), {.workers = 1}), "bad_alloc, then 42");
+  weft::ThreadPool pool(1);
+  EXPECT_EQ(weft::run(attempt(&pool), {.workers = 1}), "bad_alloc, then 42");
 }
 
 TEST(Blocking, TbbArenaRunsParallelAlgorithms) {

@@ -71,6 +71,32 @@ TEST(ModelBlocking, ToThreadAgainstCancel) {
   });
 }
 
+weft::Task<int> offload_to(weft::ThreadPool* pool) {
+  try {
+    co_return co_await weft::run_in_executor(*pool, work, 21);
+  } catch (const weft::RuntimeError&) {
+    co_return -2;  // refused: the pool had shut down
+  } catch (const weft::CancelledError&) {
+    co_return -1;  // discarded
+  }
+}
+
+// ThreadPool::submit racing shutdown(drain): the job is refused or run, never
+// left behind. Before, a submit that passed its `closed` check before
+// shutdown() began and enqueued after shutdown() had joined the threads and
+// emptied the queue left the job in no one's hands: its task waited forever
+// (a deadlock report here).
+TEST(ModelBlocking, ThreadPoolSubmitAgainstShutdown) {
+  weft_test::expect_model_ok("ThreadPool submit vs shutdown", 10000, [] {
+    weft::ThreadPool pool(1);
+    weft::Runtime rt(weft::RunOptions{.workers = 1});
+    auto h = rt.spawn(offload_to(&pool));
+    pool.shutdown(weft::ShutdownMode::drain);
+    wait_done(h);
+    WEFT_MODEL_ASSERT(h.result() == 42 || h.result() == -2);
+  });
+}
+
 weft::Task<int> sleep_then(int v) {
   co_await weft::sleep(2ms);
   co_return v;

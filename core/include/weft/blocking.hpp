@@ -42,7 +42,9 @@ class Executor {
  public:
   virtual ~Executor() = default;
   /// Queues a job. Throws RuntimeError after shutdown (asyncio: "cannot schedule
-  /// new futures after shutdown"). Thread-safe.
+  /// new futures after shutdown"), std::bad_alloc if the queue cannot
+  /// allocate; either way the job was not queued (the awaiting task resumes
+  /// with that exception). Thread-safe.
   virtual void submit(detail::BlockingJob* job) = 0;
 };
 
@@ -138,8 +140,10 @@ enum class ShutdownMode {
 
 /// A fixed pool of `threads` threads (concurrent.futures.ThreadPoolExecutor).
 /// The destructor shuts it down with ShutdownMode::drain and joins its threads
-/// (like leaving `with ThreadPoolExecutor(...)`). Thread-safe; submit() is
-/// lock-free apart from the queue's block allocation (moodycamel).
+/// (like leaving `with ThreadPoolExecutor(...)`). submit() is thread-safe
+/// and lock-free apart from the queue's block allocation (moodycamel); a
+/// submit() racing shutdown() either throws RuntimeError or has its job
+/// settled by that shutdown (run, or discarded under cancel_pending).
 class ThreadPool final : public Executor {
  public:
   explicit ThreadPool(std::size_t threads);
@@ -148,7 +152,11 @@ class ThreadPool final : public Executor {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   void submit(detail::BlockingJob* job) override;
-  /// Stops accepting work, settles queued work per `mode`, joins the threads. Idempotent.
+  /// Stops accepting work, settles queued work per `mode`, joins the threads.
+  /// Idempotent, but not to be called from two threads at once (nor with the
+  /// destructor). Work the threads did not reach (moodycamel orders items per
+  /// producer, so a thread may take its stop token first) runs, or is
+  /// discarded, on the calling thread.
   void shutdown(ShutdownMode mode = ShutdownMode::drain);
   std::size_t size() const noexcept;
 

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <new>
 
 #include "sys/futex.hpp"
 #include "sys/mpmc_queue.hpp"
@@ -80,9 +81,9 @@ void BlockingPool::submit(BlockingJob* job) {
   State& s = *state_;
   if (s.closed.load(std::memory_order_acquire))
     throw RuntimeError("weft: the runtime's blocking pool has shut down");
-  s.queue.enqueue(job);
-  // seq_cst fence: the enqueue's stores must not be reordered after the read
-  // of `idle` (Dekker pairing with a retiring thread; see the header).
+  if (!s.queue.enqueue(job)) throw std::bad_alloc();  // not queued: the caller still owns it
+    // seq_cst fence: the enqueue's stores must not be reordered after the read
+    // of `idle` (Dekker pairing with a retiring thread; see the header).
 #ifdef WEFT_TSAN
   if (s.idle.fetch_add(0, std::memory_order_seq_cst) > 0) return;  // TSan: no fences
 #else
@@ -114,9 +115,11 @@ void BlockingPool::submit(BlockingJob* job) {
 void BlockingPool::shutdown(std::chrono::milliseconds timeout) {
   State& s = *state_;
   if (s.closed.exchange(true, std::memory_order_acq_rel)) return;
-  // Wake every idle thread so it sees `closed`; each drains what is queued first.
+  // Wake every idle thread so it sees `closed`; each drains what is queued
+  // first. A wake-up that cannot be queued (out of memory) only delays that
+  // thread until its keep-alive wait ends.
   for (std::size_t i = 0, n = s.threads.load(); i < n; ++i)
-    s.queue.enqueue(nullptr);
+    (void)s.queue.enqueue(nullptr);
   const std::int64_t deadline =
       monotonic_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
   for (;;) {

@@ -11,10 +11,18 @@
 namespace weft {
 
 struct TbbArenaExecutor::State {
-  explicit State(int n) : arena(n) {}
+  // Initialised here, not lazily by the first enqueue (which would do it on
+  // the submitting weft worker, possibly while another submit spins on it).
+  explicit State(int n) : arena(n) { arena.initialize(); }
   tbb::task_arena arena;
   detail::Atomic<std::uint32_t> in_flight{0};
   detail::Atomic<bool> closed{false};
+
+  void finish_one() noexcept {
+    // acq_rel: wait() that sees zero also sees everything the job did.
+    if (in_flight.fetch_sub(1, std::memory_order_acq_rel) == 1)
+      detail::futex_wake(&in_flight, 1 << 30);
+  }
 };
 
 TbbArenaExecutor::TbbArenaExecutor(int concurrency) {
@@ -33,13 +41,16 @@ void TbbArenaExecutor::submit(detail::BlockingJob* job) {
   if (s->closed.load(std::memory_order_acquire))
     throw RuntimeError("weft::TbbArenaExecutor: cannot schedule new work after shutdown");
   s->in_flight.fetch_add(1, std::memory_order_relaxed);
-  // enqueue, not execute: never block the submitting weft worker on the arena.
-  s->arena.enqueue([s, job] {
-    job->execute();
-    // acq_rel: wait() that sees zero also sees everything the job did.
-    if (s->in_flight.fetch_sub(1, std::memory_order_acq_rel) == 1)
-      detail::futex_wake(&s->in_flight, 1 << 30);
-  });
+  try {
+    // enqueue, not execute: never block the submitting weft worker on the arena.
+    s->arena.enqueue([s, job] {
+      job->execute();
+      s->finish_one();
+    });
+  } catch (...) {
+    s->finish_one();  // not queued (out of memory): wait() must not count it
+    throw;
+  }
 }
 
 void TbbArenaExecutor::wait() {

@@ -21,18 +21,7 @@ namespace weft::detail {
 inline Atomic<int> inject_queue_failing_allocations{0};
 
 #ifndef WEFT_MODEL
-/// moodycamel's allocator hooks for the inject queue: plain malloc/free, plus
-/// the fault injection above.
-struct InjectQueueTraits : moodycamel::ConcurrentQueueDefaultTraits {
-  static void* malloc(std::size_t size) {
-    // relaxed: a test sets it before the allocation it wants to fail.
-    if (inject_queue_failing_allocations.load(std::memory_order_relaxed) > 0 &&
-        inject_queue_failing_allocations.fetch_sub(1, std::memory_order_relaxed) > 0)
-      return nullptr;
-    return std::malloc(size);
-  }
-  static void free(void* p) { std::free(p); }
-};
+using InjectQueueTraits = FaultInjectingTraits<&inject_queue_failing_allocations>;
 #else
 using InjectQueueTraits = void;
 #endif

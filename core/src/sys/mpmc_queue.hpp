@@ -21,11 +21,36 @@
 #include <concurrentqueue/blockingconcurrentqueue.h>
 #include <concurrentqueue/concurrentqueue.h>
 
+#include <cstdlib>
+
+#include "weft/detail/atomic.hpp"
+
 namespace weft::detail {
+
+/// moodycamel's allocator hooks: plain malloc/free, plus fault injection for
+/// tests: while `*Failing` is positive, each allocation fails and counts it
+/// down (moodycamel's enqueue then returns false).
+template <Atomic<int>* Failing>
+struct FaultInjectingTraits : moodycamel::ConcurrentQueueDefaultTraits {
+  static void* malloc(std::size_t size) {
+    // relaxed: a test sets it before the allocation it wants to fail.
+    if (Failing->load(std::memory_order_relaxed) > 0 &&
+        Failing->fetch_sub(1, std::memory_order_relaxed) > 0)
+      return nullptr;
+    return std::malloc(size);
+  }
+  static void free(void* p) { std::free(p); }
+};
+
+/// Fault injection for the blocking pools' queues (tests/core/blocking_test.cpp).
+inline Atomic<int> blocking_queue_failing_allocations{0};
+
 template <class T, class Traits = moodycamel::ConcurrentQueueDefaultTraits>
 using MpmcQueue = moodycamel::ConcurrentQueue<T, Traits>;
 template <class T>
-using BlockingMpmcQueue = moodycamel::BlockingConcurrentQueue<T>;
+using BlockingMpmcQueue =
+    moodycamel::BlockingConcurrentQueue<T,
+                                        FaultInjectingTraits<&blocking_queue_failing_allocations>>;
 }  // namespace weft::detail
 
 #else
