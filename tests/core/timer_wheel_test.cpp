@@ -81,6 +81,32 @@ TEST(TimerWheel, JumpFiresEverythingInOrderOfSlots) {
     EXPECT_LE(f.fired[i - 1].first->deadline_ms, f.fired[i].first->deadline_ms);
 }
 
+// The header's FIFO claim: entries due in the same tick fire in the order they
+// were armed, also when the earlier ones were armed at a higher level and
+// cascaded down while later ones went straight into lower levels.
+TEST(TimerWheel, SameTickFiresInArmOrderAcrossCascades) {
+  for (std::uint64_t deadline :
+       {std::uint64_t{70}, std::uint64_t{5000}, std::uint64_t{300000}, std::uint64_t{20000000}}) {
+    Fixture f;
+    std::vector<TimerEntry*> armed;
+    // Arm times from far (a high level) to the tick before the deadline (level 0).
+    std::vector<std::uint64_t> times = {
+        0, deadline / 3, deadline / 2, deadline - 64, deadline - 63, deadline - 10, deadline - 1};
+    std::sort(times.begin(), times.end());
+    for (std::uint64_t at : times) {
+      f.advance(at);
+      armed.push_back(f.add(deadline));
+      armed.push_back(f.add(deadline));  // two per arm time: order within a slot too
+    }
+    f.advance(deadline);
+    ASSERT_EQ(f.fired.size(), armed.size()) << "deadline " << deadline;
+    for (std::size_t i = 0; i < armed.size(); ++i) {
+      EXPECT_EQ(f.fired[i].first, armed[i]) << "deadline " << deadline << ", entry " << i;
+      EXPECT_EQ(f.fired[i].second, deadline);
+    }
+  }
+}
+
 TEST(TimerWheel, RemoveIsImmediate) {
   Fixture f;
   TimerEntry* a = f.add(10);

@@ -113,4 +113,51 @@ TEST(ModelQueue, PutNowaitNeverBargesPastAPublishedPutter) {
   });
 }
 
+// Every waiter is counted out exactly once: after the getters were served or
+// cancelled, both fast paths are open again (a waiter count left above zero
+// would close them for good).
+TEST(ModelQueue, WaiterCountsReturnToZero) {
+  weft_test::expect_model_ok("queue waiter counts return to zero", 20000, [] {
+    weft::Runtime rt(weft::RunOptions{.workers = 2});
+    weft::Queue<int> q(1);
+    auto a = rt.spawn(get_one(&q));
+    auto b = rt.spawn(get_one(&q));
+    Thread canceller([&] { a.cancel(); }, "canceller");
+    q.put_nowait(1);
+    canceller.join();
+    wait_done(a);
+    if (!a.cancelled() && a.result() == 1) q.put_nowait(2);  // b still waits for one
+    wait_done(b);
+    WEFT_MODEL_ASSERT(q.empty());
+    WEFT_MODEL_ASSERT(q.try_put(3));
+    WEFT_MODEL_ASSERT(q.try_get().value_or(-9) == 3);
+  });
+}
+
+weft::Task<int> get_then_task_done(weft::Queue<int>* q) {
+  int v = co_await q->get();
+  q->task_done();  // must not throw ValueError: the put counted the item first
+  co_return v;
+}
+
+// An item is counted unfinished before any getter can see it, on the fast
+// path and on the hand-over to a waiting getter: task_done() right after
+// get() never underflows, and join's count returns to zero.
+TEST(ModelQueue, TaskDoneRightAfterGetNeverUnderflows) {
+  weft_test::expect_model_ok("queue task_done after get", 20000, [] {
+    weft::Runtime rt(weft::RunOptions{.workers = 2});
+    weft::Queue<int> q;
+    auto a = rt.spawn(get_then_task_done(&q));
+    auto b = rt.spawn(get_then_task_done(&q));
+    Thread putter([&] { q.put_nowait(1); }, "putter");
+    q.put_nowait(2);
+    putter.join();
+    wait_done(a);
+    wait_done(b);
+    WEFT_MODEL_ASSERT(!a.cancelled() && !b.cancelled());
+    WEFT_MODEL_ASSERT(a.result() + b.result() == 3);
+    WEFT_MODEL_ASSERT(q.unfinished_tasks() == 0);
+  });
+}
+
 }  // namespace

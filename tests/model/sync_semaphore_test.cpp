@@ -77,6 +77,8 @@ TEST(ModelSemaphore, PermitsBalanceUnderCancellation) {
     wait_done(a);
     wait_done(b);
     WEFT_MODEL_ASSERT(sem.value() == 1);
+    WEFT_MODEL_ASSERT(!sem.locked());  // no waiter left counted: the fast path is open
+    WEFT_MODEL_ASSERT(sem.try_acquire());
   });
 }
 
