@@ -1,5 +1,5 @@
 // Shared by the seed twins: the seed's sleeps, scaled by the environment
-// variable WEFT_EXAMPLE_TIME_SCALE (e.g. 0.01 in tests) so they run fast.
+// variable WEFT_EXAMPLE_TIME_SCALE (0.05 in tests) so they run fast.
 #pragma once
 
 #include <chrono>

@@ -14,7 +14,7 @@
 
 using namespace std::chrono_literals;
 
-/// "1", or "0.01" when the example's time is scaled.
+/// "1", or e.g. "0.05" when the example's time is scaled.
 std::string seconds_text(double s) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", s * example::time_scale());
