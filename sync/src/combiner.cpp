@@ -12,6 +12,49 @@ namespace {
 thread_local WaitNode* tls_withdrawing = nullptr;
 thread_local bool tls_withdrawn_inline = false;
 
+/// Wake-ups decided while this thread holds BUSY on some combiner, issued only
+/// once it has let go of every role it holds: a woken task (or plain thread)
+/// may destroy the primitive at once -- an Event or Semaphore in the waiter's
+/// frame is the common case -- so the combiner must not touch the primitive
+/// after a wake. Chained through WaitNode::link (free once a node is decided
+/// and unlinked), in decision order.
+thread_local int tls_roles_held = 0;
+thread_local WaitNode* tls_wakes_head = nullptr;
+thread_local WaitNode* tls_wakes_tail = nullptr;
+
+/// Ends the wait of a decided node whose waiter must be woken.
+void wake_node(WaitNode* n) noexcept {
+  TaskHeader* t = n->task;
+  if (t) {
+    t->wake();
+    return;
+  }
+  // A blocked plain thread: it may return as soon as it sees kDone, so the
+  // futex wake may hit a dead stack slot; futex waiters re-check (as core's
+  // block_until_complete does).
+  std::uint32_t s = n->state.load(std::memory_order_relaxed);
+  // release: the payload written by the combiner is visible with kDone.
+  n->state.store(s | WaitNode::kDone, std::memory_order_release);
+  futex_wake(&n->state, 1);
+}
+
+/// This thread has just taken BUSY on a combiner.
+void took_role() noexcept { ++tls_roles_held; }
+
+/// This thread has just cleared BUSY on a combiner (its last access to it):
+/// once it holds no role any more, issue the deferred wake-ups.
+void left_role() noexcept {
+  if (--tls_roles_held != 0) return;
+  WaitNode* n = tls_wakes_head;
+  tls_wakes_head = tls_wakes_tail = nullptr;
+  while (n) {
+    // Read the link first: the wake may free the node.
+    WaitNode* next = reinterpret_cast<WaitNode*>(n->link);
+    wake_node(n);
+    n = next;
+  }
+}
+
 WaitNode* node_of(std::uintptr_t request) noexcept {
   return reinterpret_cast<WaitNode*>(request & ~std::uintptr_t{7});
 }
@@ -26,6 +69,7 @@ void Combiner::push(WaitNode* n, std::uintptr_t kind) noexcept {
     // acquire: the list as the last combiner left it (its final CAS released it).
     if (mailbox_.compare_exchange_strong(old, kBusy, std::memory_order_acquire,
                                          std::memory_order_relaxed)) {
+      took_role();
       if (kind)
         finish_cancel(n);
       else
@@ -44,7 +88,10 @@ void Combiner::push(WaitNode* n, std::uintptr_t kind) noexcept {
                                        std::memory_order_acq_rel, std::memory_order_relaxed))
       break;
   }
-  if (!(old & kBusy)) combine();
+  if (!(old & kBusy)) {
+    took_role();
+    combine();
+  }
 }
 
 void Combiner::signal() noexcept {
@@ -55,6 +102,7 @@ void Combiner::signal() noexcept {
     // acq_rel: release our state-word change to later combiners; acquire the list.
     if (mailbox_.compare_exchange_strong(old, kBusy, std::memory_order_acq_rel,
                                          std::memory_order_relaxed)) {
+      took_role();
       settle(kBusy);
       return;
     }
@@ -64,23 +112,31 @@ void Combiner::signal() noexcept {
   old = mailbox_.fetch_or(kBusy | kDirty, std::memory_order_acq_rel);
   // (combine() starts by clearing DIRTY, so that a signal arriving during
   // match() makes the final CAS fail: DIRTY cannot be left set across match.)
-  if (!(old & kBusy)) combine();
+  if (!(old & kBusy)) {
+    took_role();
+    combine();
+  }
 }
 
 bool Combiner::try_enter() noexcept {
   std::uintptr_t expected = 0;
   // acquire: the list as the last combiner left it.
-  return mailbox_.load(std::memory_order_relaxed) == 0 &&
-         mailbox_.compare_exchange_strong(expected, kBusy, std::memory_order_acquire,
-                                          std::memory_order_relaxed);
+  if (mailbox_.load(std::memory_order_relaxed) != 0 ||
+      !mailbox_.compare_exchange_strong(expected, kBusy, std::memory_order_acquire,
+                                        std::memory_order_relaxed))
+    return false;
+  took_role();
+  return true;
 }
 
 void Combiner::settle(std::uintptr_t held) noexcept {
   match();
   // release: the next combiner sees the list as we leave it.
   if (mailbox_.compare_exchange_strong(held, 0, std::memory_order_release,
-                                       std::memory_order_relaxed))
+                                       std::memory_order_relaxed)) {
+    left_role();  // not a word on `this` after this point
     return;
+  }
   combine();
 }
 
@@ -112,8 +168,10 @@ void Combiner::combine() noexcept {
     std::uintptr_t expected = kBusy;
     // release: the next combiner (who acquires BUSY) sees the list as we leave it.
     if (mailbox_.compare_exchange_strong(expected, 0, std::memory_order_release,
-                                         std::memory_order_relaxed))
+                                         std::memory_order_relaxed)) {
+      left_role();  // not a word on `this` after this point
       return;
+    }
   }
 }
 
@@ -125,17 +183,7 @@ void Combiner::finish_cancel(WaitNode* n) noexcept {
 
 void Combiner::finish(WaitNode* n) noexcept {
   TaskHeader* t = n->task;
-  if (!t) {
-    // A blocked plain thread: it may return as soon as it sees kDone, so the
-    // futex wake may hit a dead stack slot; futex waiters re-check (as core's
-    // block_until_complete does).
-    std::uint32_t s = n->state.load(std::memory_order_relaxed);
-    // release: the payload written by the combiner is visible with kDone.
-    n->state.store(s | WaitNode::kDone, std::memory_order_release);
-    futex_wake(&n->state, 1);
-    return;
-  }
-  if (t == tls_context.current || n == tls_withdrawing) {
+  if (t && (t == tls_context.current || n == tls_withdrawing)) {
     // The waiting thread itself ended the wait (it is in await_suspend or in
     // withdraw()): no wake; relaxed, only this thread reads the flag.
     if (n == tls_withdrawing) tls_withdrawn_inline = true;
@@ -143,7 +191,17 @@ void Combiner::finish(WaitNode* n) noexcept {
                    std::memory_order_relaxed);
     return;
   }
-  t->wake();
+  if (tls_roles_held == 0) {  // (the hooks always run holding BUSY; defensive)
+    wake_node(n);
+    return;
+  }
+  // Deferred until this thread has left the combiner (see left_role()).
+  n->link = 0;
+  if (tls_wakes_tail)
+    tls_wakes_tail->link = reinterpret_cast<std::uintptr_t>(n);
+  else
+    tls_wakes_head = n;
+  tls_wakes_tail = n;
 }
 
 Withdraw Combiner::withdraw(WaitAwaiter* n) noexcept {

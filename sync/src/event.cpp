@@ -18,12 +18,13 @@ void Event::WaitAwaiter::await_resume() {
 }
 
 void Event::set() noexcept {
-  // acq_rel: release publishes what the setter wrote to every waiter; only the
-  // old set bit is used, so this is one `lock bts` on x86 (wait-free).
-  if (state_.fetch_or(kSet, std::memory_order_acq_rel) & kSet) return;  // already set
-  // Read-after-RMW coherence: if a combiner set the waiters flag before our
-  // RMW, we see it here; if after, its RMW saw our set bit.
-  if (state_.load(std::memory_order_acquire) & kWaiters) signal();
+  // acq_rel: release publishes what the setter wrote to every waiter.
+  const std::uint64_t old = state_.fetch_or(kSet, std::memory_order_acq_rel);
+  // Decide from the RMW's result alone, never from a second look at the word:
+  // once the set bit is public, a waiter may see it in await_ready, return and
+  // destroy the Event. If a combiner set the waiters flag before our RMW, the
+  // result has it; if after, the combiner's RMW saw our set bit.
+  if (!(old & kSet) && (old & kWaiters)) signal();
 }
 
 void Event::clear() noexcept {

@@ -53,4 +53,27 @@ TEST(ModelEvent, SetThenClearStillWakesWhoWaited) {
   });
 }
 
+// The waiter owns the Event and destroys it as soon as its wait returns, while
+// the set() that ended the wait may still be running on another thread (a
+// "done" Event in a frame). Under the model build's ASan, any access of set()
+// after the wake-up it caused is a use-after-free. Failed before the combiner
+// deferred its wake-ups past its last access to the primitive, and before
+// set() stopped re-reading the state word after publishing the set bit.
+weft::Task<int> wait_then_destroy(weft::Event* e) {
+  co_await e->wait();
+  delete e;
+  co_return 1;
+}
+
+TEST(ModelEvent, WaiterMayDestroyTheEventWhileSetIsRunning) {
+  weft_test::expect_model_ok("event destroyed by the waiter it woke", 20000, [] {
+    weft::Runtime rt(weft::RunOptions{.workers = 2});
+    auto* e = new weft::Event;
+    auto a = rt.spawn(wait_then_destroy(e));
+    e->set();
+    wait_done(a);
+    WEFT_MODEL_ASSERT(a.result() == 1);
+  });
+}
+
 }  // namespace

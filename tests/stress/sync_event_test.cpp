@@ -177,4 +177,39 @@ TEST(SyncEventStress, OneSetWakesEveryWaiterOnce) {
   weft::test::report_iterations("SyncEventStress.OneSet", rounds * kWaiters);
 }
 
+// A "done" Event on the heap, set by one task and destroyed by its waiter as
+// soon as the wait returns, while set() may still be running (under ASan and
+// TSan: no access of set() after the wake-up it caused).
+weft::Task<void> set_later(weft::Event* e) {
+  co_await weft::yield();
+  e->set();
+}
+
+weft::Task<void> wait_and_destroy(std::atomic<long>* done) {
+  auto* e = new weft::Event;
+  weft::spawn(set_later(e));
+  co_await e->wait();
+  delete e;
+  done->fetch_add(1, std::memory_order_relaxed);
+}
+
+TEST(SyncEventStress, WaiterDestroysTheEventItWasWokenFrom) {
+  weft::test::Watchdog dog(600s, "SyncEventStress.Destroy");
+  const long rounds = weft::test::stress_iterations(20000);
+  std::atomic<long> done{0};
+  {
+    weft::Runtime rt({.workers = 4});
+    std::vector<weft::JoinHandle<void>> hs;
+    for (long i = 0; i < rounds; ++i)
+      hs.push_back(rt.spawn(wait_and_destroy(&done)));
+    auto join_all = [&]() -> weft::Task<void> {
+      for (auto& h : hs)
+        co_await h;
+    };
+    rt.block_on(join_all());
+  }
+  EXPECT_EQ(done.load(), rounds);
+  weft::test::report_iterations("SyncEventStress.Destroy", rounds);
+}
+
 }  // namespace

@@ -24,10 +24,16 @@
 //    that set()). Generations compare modulo 2^32: a waiter misses a set()
 //    only if a multiple of 2^32 set/clear pairs pass before the combiner
 //    looks at it.
+//  - Lifetime: the task whose wait() returned may destroy the Event at once,
+//    even while the set() that ended the wait is still running on another
+//    thread: set() decides from its one RMW and issues wake-ups only after its
+//    last access to the Event. Destroying it while any other operation on it
+//    is in progress (another wait, a clear(), a cancellation) is undefined,
+//    as for any object.
 //
 // Progress and cost (state word = set bit, waiters flag, generation)
-//   set()                   one fetch_or (g++: one lock bts, wait-free; clang 14:
-//                           a cmpxchg loop, lock-free). With waiters, + a signal
+//   set()                   one fetch_or whose old value decides (a cmpxchg
+//                           loop on x86: lock-free). With waiters, + a signal
 //                           to the combiner (lock-free), and the
 //                           wake-ups, O(waiters), if this thread becomes the
 //                           combiner (lock-free, detail/combiner.hpp)

@@ -92,7 +92,11 @@
 // leaves its node linked; the primitive must not be used after that.
 //
 // Waking: granted or cancelled tasks are always scheduled with wake(), never
-// resumed on the combiner's stack. A waiter granted by its own thread while it
+// resumed on the combiner's stack, and only after the combiner has cleared
+// BUSY (its last access to the primitive; a thread combining several
+// primitives at once wakes when it has left all of them): a woken waiter may
+// destroy the primitive at once, e.g. an Event in its own frame that another
+// task set(). Until then the decided nodes wait in a thread-local list. A waiter granted by its own thread while it
 // is still in await_suspend (it became the combiner) is not woken at all: the
 // node is marked kInline and await_suspend returns false.
 #pragma once
