@@ -82,23 +82,4 @@ TEST(ModelSemaphore, PermitsBalanceUnderCancellation) {
   });
 }
 
-// As ModelEvent.WaiterMayDestroyTheEventWhileSetIsRunning, for a permit handed
-// to a waiter that frees the Semaphore at once while release() is running.
-weft::Task<int> acquire_then_destroy(weft::Semaphore* sem) {
-  co_await sem->acquire();
-  delete sem;
-  co_return 1;
-}
-
-TEST(ModelSemaphore, WaiterMayDestroyTheSemaphoreWhileReleaseIsRunning) {
-  weft_test::expect_model_ok("semaphore destroyed by the waiter it woke", 20000, [] {
-    weft::Runtime rt(weft::RunOptions{.workers = 2});
-    auto* sem = new weft::Semaphore(0);
-    auto a = rt.spawn(acquire_then_destroy(sem));
-    sem->release();
-    wait_done(a);
-    WEFT_MODEL_ASSERT(a.result() == 1);
-  });
-}
-
 }  // namespace

@@ -30,6 +30,10 @@
 //  - A waiter is resumed by scheduling its task (on the worker that hands the
 //    lock over, or through the inject queue from a plain thread), never inline
 //    on the unlocking thread's stack.
+//  - Lifetime: unlock() changes the lock word and then, if waiters are
+//    counted, signals the combiner; the next holder may run and finish in
+//    between. Do not destroy the Lock because its new holder is done while
+//    the unlocking task may still be inside unlock(): wait for that task too.
 //
 // Progress and cost
 //   try_lock(), uncontended lock()   wait-free: one CAS on the state word (which

@@ -40,6 +40,9 @@
 //    CancelledError at a resumption that a cancel() beat.
 //  - Waiters are resumed by scheduling their tasks, never inline in the
 //    operation that satisfied them.
+//  - Lifetime: as for Semaphore, a put() or task_done() may still be running
+//    (signalling the combiner) after the get() or join() it served returned:
+//    destroy the Queue only once the tasks using it are done.
 //  - qsize()/empty()/full() are instantaneous readings: while puts and gets
 //    run concurrently, a slot counts as used from a put's reservation until
 //    the item has left the storage again.

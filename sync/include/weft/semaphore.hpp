@@ -25,6 +25,12 @@
 //    yet, it passes the permit on and acquire() throws CancelledError (asyncio).
 //  - Waiters are resumed by scheduling their task, never inline in release().
 //  - release() and try_acquire() may be called from plain threads.
+//  - Lifetime: release() reads the state word once and then, if waiters
+//    are counted, signals the combiner: a waiter can be granted in between
+//    (by its own enqueue, say) and return. So a task must not destroy the
+//    Semaphore merely because its acquire() returned while the release() may
+//    still be running: wait for the releasing task (or thread) too. (An
+//    Event, by contrast, may be destroyed by the waiter it woke.)
 //
 // Progress and cost (state word = permits and the number of waiters)
 //   release(), no waiters          wait-free: one fetch_add

@@ -89,7 +89,15 @@
 //
 // Not handled: a frame destroyed while its task is suspended in a wait (the
 // runtime destroys the frames of tasks that refuse to finish at shutdown)
-// leaves its node linked; the primitive must not be used after that.
+// leaves its node linked; the primitive must not be used after that. Nor
+// is a primitive destroyed while an operation on it is still running: a
+// releaser changes the state word and then signals, and a combiner running
+// meanwhile (the waiter's own enqueue, say) may grant the waiter first, which
+// may then return and free the primitive before the signal (found by
+// ModelSemaphore under ASan; each header's "Lifetime" says what follows).
+// Event::set() is safe here because it signals only when the waiters flag was
+// already set, and then no combiner but its own signal can grant the waiter
+// unless another operation runs concurrently.
 //
 // Waking: granted or cancelled tasks are always scheduled with wake(), never
 // resumed on the combiner's stack, and only after the combiner has cleared
