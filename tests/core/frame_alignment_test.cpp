@@ -6,7 +6,9 @@
 // on the 16-byte aligned frames weft used to allocate (M1).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <thread>
 #include <vector>
 
 #include "weft/sync.hpp"
@@ -67,5 +69,42 @@ TEST(FrameAlignment, EveryFrameBlockIsCacheLineAligned) {
     weft::detail::deallocate_frame(p, size);
   }
 }
+
+#if !defined(WEFT_ASAN) && !defined(WEFT_TSAN)
+// Blocks of a cached size class come from slabs and never go back to the heap
+// one by one: a block freed on a thread whose cache has retired (a
+// thread_local destroyed after the cache's reaper) goes to the exchange, and
+// another thread gets it back. (Sanitizer builds use plain heap blocks.)
+TEST(FrameAlignment, BlockFreedAfterTheCacheRetiredIsReused) {
+  constexpr std::size_t kSize = 900;  // a class no other test here uses
+  struct Holder {
+    void* block = nullptr;
+    ~Holder() {  // runs after the reaper: constructed before it
+      if (block) weft::detail::deallocate_frame(block, kSize);
+    }
+  };
+  void* freed_late = nullptr;
+  std::thread t([&] {
+    static thread_local Holder holder;
+    holder.block = nullptr;                              // constructs it first
+    holder.block = weft::detail::allocate_frame(kSize);  // arms the reaper
+    freed_late = holder.block;
+  });
+  t.join();
+  bool found = false;
+  std::thread u([&] {
+    std::vector<void*> got;
+    for (int i = 0; i < 256; ++i)
+      got.push_back(weft::detail::allocate_frame(kSize));
+    found = std::find(got.begin(), got.end(), freed_late) != got.end();
+    for (void* p : got) {
+      EXPECT_TRUE(aligned(p, weft::detail::kFrameAlignment));
+      weft::detail::deallocate_frame(p, kSize);
+    }
+  });
+  u.join();
+  EXPECT_TRUE(found);
+}
+#endif
 
 }  // namespace

@@ -20,9 +20,17 @@ struct BatchHead : FreeBlock {
 };
 static_assert(sizeof(BatchHead) <= kFrameGranule);
 
+/// Blocks of a cached size class come from the heap in slabs of this many:
+/// one aligned allocation instead of one per block (glibc's memalign costs
+/// several times a malloc: it trims the slack around the block and frees it).
+/// A slab is never returned to the heap, so neither is any of its blocks: a
+/// block freed where no cache takes it goes to the exchange.
+constexpr std::uint32_t kSlabBlocks = 32;
+
 /// One lock-free queue of batches per size class. Blocks parked here stay
 /// allocated (the exchange holds at most what the process once used at its
-/// peak) and are reused by whichever thread runs dry first.
+/// peak, plus each thread's unused slab tail) and are reused by whichever
+/// thread runs dry first.
 struct Exchange {
   moodycamel::ConcurrentQueue<BatchHead*> classes[kFrameClasses];
 };
@@ -68,17 +76,13 @@ void arm_reaper() {
 void release_frame_cache() noexcept {
 #if !defined(WEFT_ASAN) && !defined(WEFT_TSAN) && !defined(WEFT_MODEL)
   FrameCache& c = tls_frame_cache;
-  c.reaper_armed = false;  // blocks freed from now on go straight to the heap
+  c.reaper_armed = false;  // blocks freed from now on go to the exchange one by one
   c.retired = true;
   for (std::size_t k = 0; k < kFrameClasses; ++k) {
     while (BatchHead* batch = cut_batch(c, k, kBatchBlocks)) {
-      if (!exchange().classes[k].enqueue(batch)) {
-        for (FreeBlock* b = batch; b;) {  // out of memory for the queue: free them
-          FreeBlock* next = b->next;
-          ::operator delete (static_cast<void*>(b), std::align_val_t{kFrameAlignment});
-          b = next;
-        }
-      }
+      // Out of memory for the queue: the batch is lost (slab blocks cannot go
+      // back to the heap one by one); the process is failing anyway.
+      (void)exchange().classes[k].enqueue(batch);
     }
   }
 #endif
@@ -86,6 +90,8 @@ void release_frame_cache() noexcept {
 
 void* allocate_frame_slow(std::size_t size) {
   FrameCache& c = tls_frame_cache;
+  if (c.retired)  // exiting: no cache to carve a slab into; the block ends in the exchange
+    return ::operator new (rounded(size), std::align_val_t{kFrameAlignment});
   if (!c.reaper_armed) arm_reaper();
   if (size <= kMaxCachedFrame) {
     std::size_t k = frame_class(size);
@@ -97,35 +103,46 @@ void* allocate_frame_slow(std::size_t size) {
       return batch;
     }
   }
-  // Round up so that the block fits any frame of its class when it is recycled.
-  return ::operator new (rounded(size), std::align_val_t{kFrameAlignment});
+  if (size > kMaxCachedFrame) return ::operator new (size, std::align_val_t{kFrameAlignment});
+  // A slab of blocks of the class's full size (so that each fits any frame
+  // of the class when it is recycled): the first is returned, the others
+  // join the local list.
+  const std::size_t k = frame_class(size);
+  const std::size_t block = rounded(size);
+  auto* slab =
+      static_cast<char*>(::operator new (block* kSlabBlocks, std::align_val_t{kFrameAlignment}));
+  for (std::uint32_t i = kSlabBlocks - 1; i >= 1; --i) {
+    auto* b = reinterpret_cast<FreeBlock*>(slab + i * block);
+    b->next = c.head[k];
+    c.head[k] = b;
+  }
+  c.count[k] += kSlabBlocks - 1;
+  return slab;
 }
 
 void deallocate_frame_slow(void* p, std::size_t size) noexcept {
+  if (size > kMaxCachedFrame) {
+    ::operator delete (p, std::align_val_t{kFrameAlignment});
+    return;
+  }
   FrameCache& c = tls_frame_cache;
-  if (size <= kMaxCachedFrame && !c.reaper_armed && !c.retired) {
+  const std::size_t k = frame_class(size);
+  if (c.retired) {
+    // This thread no longer caches: the block goes to the exchange alone.
+    auto* batch = static_cast<BatchHead*>(p);
+    batch->next = nullptr;
+    batch->count = 1;
+    (void)exchange().classes[k].enqueue(batch);  // out of memory: lost (see release_frame_cache)
+    return;
+  }
+  if (!c.reaper_armed) {
     // A thread that only frees (it drops handles, say) caches too, so its
     // blocks flow back to the allocating threads through the exchange.
     arm_reaper();
-    auto* b = static_cast<FreeBlock*>(p);
-    std::size_t k = frame_class(size);
-    b->next = c.head[k];
-    c.head[k] = b;
-    ++c.count[k];
-    return;
-  }
-  if (size <= kMaxCachedFrame && c.reaper_armed) {
+  } else if (BatchHead* batch = cut_batch(c, k, kBatchBlocks)) {
     // The class is full: pass a batch to the exchange, then keep this block.
-    std::size_t k = frame_class(size);
-    if (BatchHead* batch = cut_batch(c, k, kBatchBlocks)) {
-      if (exchange().classes[k].enqueue(batch)) {
-        auto* b = static_cast<FreeBlock*>(p);
-        b->next = c.head[k];
-        c.head[k] = b;
-        ++c.count[k];
-        return;
-      }
-      // Could not enqueue (out of memory): put the batch back, free this one.
+    if (!exchange().classes[k].enqueue(batch)) {
+      // Could not enqueue (out of memory): keep the batch; the list grows past its cap.
       FreeBlock* tail = batch;
       while (tail->next)
         tail = tail->next;
@@ -134,7 +151,10 @@ void deallocate_frame_slow(void* p, std::size_t size) noexcept {
       c.count[k] += batch->count;
     }
   }
-  ::operator delete (p, std::align_val_t{kFrameAlignment});
+  auto* b = static_cast<FreeBlock*>(p);
+  b->next = c.head[k];
+  c.head[k] = b;
+  ++c.count[k];
 }
 
 }  // namespace weft::detail

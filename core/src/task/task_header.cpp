@@ -46,14 +46,6 @@ void fold_pending_cancel() noexcept {
       t->state_.fetch_and(~TaskHeader::kCancelPending, std::memory_order_acq_rel);
 }
 
-bool take_pending_cancel() noexcept {
-  TaskHeader* t = tls_context.current;
-  if (!t || !(t->state_.load(std::memory_order_relaxed) & TaskHeader::kCancelPending)) return false;
-  // acq_rel: as every state change; an uncancel() may have dropped it meanwhile.
-  return t->state_.fetch_and(~TaskHeader::kCancelPending, std::memory_order_acq_rel) &
-         TaskHeader::kCancelPending;
-}
-
 void keep_result_over_pending_cancel() noexcept {
   // Whether or not a cancel() is pending yet: one may arrive before the task ends.
   if (TaskHeader* t = tls_context.current) t->set_flag(TaskHeader::kKeepResult);  // owner-only

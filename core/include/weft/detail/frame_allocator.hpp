@@ -6,10 +6,11 @@
 // thread than the one that allocated it simply joins the freeing thread's
 // cache. When a cache holds kMaxCachedBlocks of a size class, it hands a batch
 // of kBatchBlocks to a global per-class exchange (a moodycamel queue,
-// lock-free apart from block allocation); a thread whose cache is empty takes a batch from there before it asks
-// the heap. So a producer/consumer pattern (frames allocated on one worker and
-// freed on another, as after a steal) recycles blocks in batches instead of
-// hitting malloc for each one, and no thread hoards memory.
+// lock-free apart from block allocation); a thread whose cache is empty takes a batch from there
+// before it asks the heap, which it does a slab of 32 blocks at a time (blocks of a cached class
+// are never returned to the heap). So a producer/consumer pattern (frames allocated on one worker
+// and freed on another, as after a steal) recycles blocks in batches instead of hitting malloc for
+// each one, and no thread hoards memory.
 //
 // Measured in bench/micro/micro_frame_alloc.cpp against oneTBB's
 // scalable_malloc and plain operator new (figures in bench/RESULTS.md).
@@ -50,7 +51,7 @@ inline constexpr std::uint32_t kMaxCachedBlocks = 256;
 inline constexpr std::uint32_t kBatchBlocks = 64;
 
 /// Per-thread cache. Trivially constructible so that access needs no TLS guard;
-/// its blocks are returned to the heap at thread exit by FrameCacheReaper.
+/// its blocks are handed to the global exchange at thread exit (FrameCacheReaper).
 struct FrameCache {
   FreeBlock* head[kFrameClasses];
   std::uint32_t count[kFrameClasses];

@@ -37,6 +37,7 @@
 #include <exception>
 
 #include "weft/detail/atomic.hpp"
+#include "weft/detail/thread_context.hpp"
 
 namespace weft::detail {
 
@@ -86,7 +87,7 @@ void fold_pending_cancel() noexcept;
 /// the task was being woken. The awaiter then gives back what it was granted
 /// (a lock or permit is passed on, a notification passed on) and throws
 /// CancelledError, as asyncio delivers a cancellation at the resumption.
-bool take_pending_cancel() noexcept;
+inline bool take_pending_cancel() noexcept;  // below TaskHeader
 /// Called by an operation of the running task that hands it data that exists
 /// nowhere else (a Queue item, a moved-out result, bytes read or written): if
 /// the task finishes without another suspension, its result stands even if a
@@ -225,5 +226,15 @@ class TaskHeader {
   static inline char listeners_done_tag_ = 0;
   static void* listeners_done() noexcept { return &listeners_done_tag_; }
 };
+
+// Inline: every awaiter's resumption runs it (a yield, a lock, a join); the
+// common answer (nothing pending) is a TLS read and one relaxed load.
+inline bool take_pending_cancel() noexcept {
+  TaskHeader* t = tls_context.current;
+  if (!t || !(t->state_.load(std::memory_order_relaxed) & TaskHeader::kCancelPending)) return false;
+  // acq_rel: as every state change; an uncancel() may have dropped it meanwhile.
+  return t->state_.fetch_and(~TaskHeader::kCancelPending, std::memory_order_acq_rel) &
+         TaskHeader::kCancelPending;
+}
 
 }  // namespace weft::detail
