@@ -8,7 +8,7 @@ namespace weft {
 using detail::WaitList;
 using detail::WaitNode;
 
-void Lock::LockAwaiter::await_resume() {
+void Lock::LockAwaiter::resume_after_wait() {
   // kReadyYield and kGranted: we hold the lock (the combiner recorded us as holder).
   const std::uint32_t o = outcome();
   if (o == WaitNode::kCancelled) detail::throw_cancelled_at_resume();

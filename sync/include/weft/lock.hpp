@@ -138,9 +138,15 @@ class Lock::LockAwaiter : public detail::WaitAwaiter {
   explicit LockAwaiter(Lock* l) noexcept : WaitAwaiter(l) {}
   bool await_ready() noexcept { return lock()->try_fast() && ready_now(); }
   bool await_suspend(std::coroutine_handle<> h) { return suspend(h, "Lock.lock"); }
-  void await_resume();
+  void await_resume() {
+    // relaxed: kWaiting here means await_ready took the lock and the node was
+    // never published (owner-only); any other state was decided by a combiner
+    // or the yield path, and resume_after_wait() reads it with acquire.
+    if (state.load(std::memory_order_relaxed) != detail::WaitNode::kWaiting) resume_after_wait();
+  }
 
  protected:
+  void resume_after_wait();
   Lock* lock() const noexcept { return static_cast<Lock*>(owner()); }
 };
 
