@@ -253,6 +253,8 @@ Task<void> run_tls_client(std::weak_ptr<StreamServerState> st, TcpStream param,
     // Garbage instead of a ClientHello, a failed or late (TlsHandshakeTimeout) handshake.
   } catch (const IoError&) {
     // A reset, a closed socket.
+  } catch (const std::exception&) {
+    // Anything else (memory): a failed handshake too, so that the record still ends.
   } catch (const weft::CancelledError&) {
     cancelled = true;  // close_clients() / abort_clients(), or the runtime's shutdown
   }

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -416,6 +417,47 @@ TEST_F(StreamsTls, CloseClientsCancelsHandshakesInProgress) {
   TestCert cert = weft::iotest::make_cert("DNS:localhost,IP:127.0.0.1");
   weft::run(cancelled_handshakes(cert, false), {.workers = 2});
   EXPECT_EQ(handler_calls.load(), 1);
+}
+
+/// abort_clients() racing connections that are being accepted, spawned and
+/// started (a task on the other worker calls it without pause): every socket
+/// ends closed, no callback runs, no handshake counts as failed.
+weft::Task<void> hammer_abort(io::StreamServer* server, const std::atomic<bool>* stop) {
+  while (!stop->load()) {
+    server->abort_clients();
+    co_await weft::yield();
+  }
+}
+
+weft::Task<void> abort_racing_accepts(TestCert cert) {
+  auto server = co_await io::start_server(tls_echo, "127.0.0.1", 0, tls_options(cert));
+  const io::SocketAddress addr = server.addresses().at(0);
+  const int fds_before = open_fds();
+  std::atomic<bool> stop{false};
+  auto hammer = weft::spawn(hammer_abort(&server, &stop));
+  const int rounds = static_cast<int>(weft::test::stress_iterations(20));
+  for (int round = 0; round < rounds; ++round) {
+    std::vector<weft::JoinHandle<std::string>> cs;
+    for (int i = 0; i < 6; ++i)
+      cs.push_back(weft::spawn(hostile(addr, "", false)));
+    for (auto& c : cs)
+      EXPECT_EQ(co_await c, "");  // each one closed by an abort
+  }
+  stop = true;
+  co_await hammer;
+  co_await wait_for_active(server, 0);
+  EXPECT_EQ(open_fds(), fds_before);
+  EXPECT_EQ(server.tls_handshake_failures(), 0u);
+  EXPECT_EQ(handler_calls.load(), 0);
+  server.close();
+  co_await server.wait_closed();
+}
+
+TEST_F(StreamsTls, AbortClientsRacingNewConnectionsLeavesNothing) {
+  weft::test::Watchdog dog(120s);
+  reset_counters();
+  TestCert cert = weft::iotest::make_cert("DNS:localhost,IP:127.0.0.1");
+  weft::run(abort_racing_accepts(cert), {.workers = 2});
 }
 
 /// Plain blocking sockets (not weft's, so that they outlive the runtime),
