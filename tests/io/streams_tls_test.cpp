@@ -4,9 +4,10 @@
 // at once), `openssl s_client` as a real peer, clients that send garbage or
 // stall instead of a ClientHello (dropped, counted, the callback never runs,
 // the next client is served), close() letting a handshake in progress
-// finish, and handshakes cancelled by abort_clients() / close_clients() and
-// by the runtime's shutdown — with no descriptor left (FdLeakCheck, and
-// LeakSanitizer under ASan). Certificates are made at run time
+// finish, and handshakes cancelled by abort_clients() / close_clients()
+// (also while connections are still being accepted and their tasks not yet
+// started) and by the runtime's shutdown — with no descriptor left
+// (FdLeakCheck, and LeakSanitizer under ASan). Certificates are made at run time
 // (tls_test_support.hpp).
 #include <gtest/gtest.h>
 #include <netinet/in.h>
