@@ -1,5 +1,5 @@
 // asyncio's streams: open_connection / start_server with StreamReader and
-// StreamWriter, over TCP, TLS (client side) and Unix sockets — so that
+// StreamWriter, over TCP, TLS (client and server) and Unix sockets — so that
 // asyncio code ports line by line.
 //
 //   async def handle(reader, writer):            weft::Task<void> handle(StreamReader reader,
@@ -18,6 +18,20 @@
 //   reader, writer = await asyncio.open_connection('127.0.0.1', 8888)
 //                            auto [reader, writer] = co_await
 //                            weft::io::open_connection("127.0.0.1", 8888);
+//
+// Over TLS (asyncio's ssl=):
+//   ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+//   ctx.load_cert_chain('cert.pem', 'key.pem')
+//   server = await asyncio.start_server(handle, '127.0.0.1', 8443, ssl=ctx)
+//                            weft::io::StreamServerOptions o;
+//                            o.tls.emplace(weft::io::TlsServerOptions{
+//                                .cert_file = "cert.pem", .key_file = "key.pem", .alpn = {}});
+//                            auto server = co_await weft::io::start_server(handle, "127.0.0.1",
+//                                                                          8443, std::move(o));
+//   reader, writer = await asyncio.open_connection('localhost', 8443, ssl=client_ctx)
+//                            weft::io::OpenConnectionOptions c;
+//                            c.tls = weft::io::TlsContext::client();
+//                            co_await weft::io::open_connection("localhost", 8443, std::move(c));
 //
 // StreamReader (asyncio's methods and errors)
 //  - read(n): up to n bytes (at least one unless at EOF, where it returns "");
@@ -59,7 +73,8 @@
 //
 // Transports (weft/io/byte_stream.hpp): TCP and Unix sockets are full duplex:
 // a reader and a writer may be used from two tasks at once. TLS is not
-// (TlsStream shares one SSL state between directions): over TLS the streams
+// (TlsStream shares one SSL state between directions): over TLS — either
+// side, open_connection's and start_server's options.tls alike — the streams
 // layer serialises every transport operation with one lock, and a reader
 // sends the writer's buffered bytes before it waits. So a request/response
 // exchange in one task works as over TCP, but a read waiting for the peer in
@@ -67,10 +82,10 @@
 //
 // Thread-safety: one task at a time per StreamReader and per StreamWriter
 // (they are two objects: a reader task and a writer task may run at once).
-// StreamServer's close(), is_serving() and active_connections() may be
-// called from any thread. Costs: write() is one send() when nothing is
-// buffered (plus a short mutex held for bookkeeping, never across I/O);
-// readline()/readuntil() search each buffered byte once.
+// StreamServer's close(), is_serving(), active_connections() and
+// tls_handshake_failures() may be called from any thread. Costs: write() is one send() when nothing
+// is buffered (plus a short mutex held for bookkeeping, never across I/O); readline()/readuntil()
+// search each buffered byte once.
 #pragma once
 
 #include <cstddef>
@@ -89,6 +104,7 @@
 #include "weft/io/byte_stream.hpp"
 #include "weft/io/errors.hpp"
 #include "weft/io/tls.hpp"
+#include "weft/io/tls_server.hpp"
 #include "weft/io/unix.hpp"
 #include "weft/task.hpp"
 #include "weft/time.hpp"
@@ -226,13 +242,22 @@ Task<std::pair<StreamReader, StreamWriter>> open_unix_connection(
 /// asyncio's client_connected_cb: runs in its own task per connection.
 using ClientConnected = std::function<Task<void>(StreamReader, StreamWriter)>;
 
+/// Fill in the members of a named object: `StreamServerOptions o; o.tls.emplace(...);`.
 struct StreamServerOptions {
+  // Not an aggregate, for the reason given at OpenConnectionOptions (`tls`
+  // holds shared state that a double destruction would free twice).
+  StreamServerOptions() {}
   /// StreamReader's limit for each connection.
   std::size_t limit = kDefaultStreamLimit;
   /// listen(2) backlog (asyncio's default: 100).
   int backlog = 100;
   /// SO_REUSEPORT (TCP).
   bool reuse_port = false;
+  /// asyncio's ssl=: serve TLS with this acceptor (certificate, key, ALPN,
+  /// handshake timeout: weft/io/tls_server.hpp); none: plain TCP. Each
+  /// connection's handshake runs in its own task before the callback; see
+  /// start_server(). start_server() only (TCP), not start_unix_server().
+  std::optional<TlsAcceptor> tls;
 };
 
 namespace detail {
@@ -260,8 +285,11 @@ class StreamServer {
   void close_clients();
   void abort_clients() noexcept;
   bool is_serving() const noexcept;
-  /// Connection handlers running now. Any thread.
+  /// Connection handlers running now, TLS handshakes in progress included. Any thread.
   std::size_t active_connections() const noexcept;
+  /// TLS: connections dropped because their handshake failed or timed out
+  /// (the callback never ran for them). Any thread; a statistic.
+  std::uint64_t tls_handshake_failures() const noexcept;
   /// The listening addresses (TCP; one per resolved address).
   std::vector<SocketAddress> addresses() const;
   /// The listening address (start_unix_server).
@@ -279,11 +307,28 @@ class StreamServer {
 /// later addresses take the first one's port), and runs cb(reader, writer)
 /// in a new task for each connection. An exception escaping cb is reported
 /// on stderr and closes that connection; the server goes on. Throws DnsError,
-/// IoError (EADDRINUSE, ...). TLS servers are not offered yet.
+/// IoError (EADDRINUSE, ...).
+///
+/// TLS (asyncio's start_server(cb, host, port, ssl=ctx)): with options.tls
+/// each accepted connection does the server handshake in its own task, under
+/// the acceptor's handshake timeout, and cb runs once it has succeeded, over
+/// a TLS transport (half duplex: see "Transports" above; can_write_eof() is
+/// false; close() sends close_notify). A connection whose handshake fails
+/// (garbage instead of a ClientHello, a client that stalls past the timeout,
+/// a protocol or certificate failure, a reset) is closed without calling cb,
+/// counted in tls_handshake_failures() and not reported on stderr. A
+/// handshake in progress counts as a connection: close() lets it finish (and
+/// its cb run), wait_closed() waits for it, close_clients() and
+/// abort_clients() cancel it (its socket is closed, cb never runs; not a
+/// failure). Handshakes are not limited in number, as connections are not:
+/// the timeout bounds how long a silent client holds its socket. ALPN:
+/// TlsServerOptions offers "http/1.1" by default; set `alpn = {}` (or the
+/// protocol's own name) for other protocols.
 Task<StreamServer> start_server(ClientConnected cb, std::string host, std::uint16_t port,
                                 StreamServerOptions options = {});
 /// asyncio.start_unix_server(cb, path) (stale socket files replaced, the file
-/// removed on close: see UnixListener).
+/// removed on close: see UnixListener). TLS over a Unix socket is not
+/// offered: options.tls throws std::invalid_argument.
 Task<StreamServer> start_unix_server(ClientConnected cb, UnixAddress path,
                                      StreamServerOptions options = {});
 
