@@ -49,17 +49,17 @@ std::uint64_t Barrier::entered(std::uint64_t s) const noexcept {
 
 bool Barrier::WaitAwaiter::await_ready() {
   detail::require_current_task("weft::Barrier::wait");  // throws before any change
-  Barrier* b = barrier();
+  Barrier* b = barrier_;
   // acquire: what the earlier parties wrote before their wait() (see entered()).
   std::uint64_t s = b->state_.load(std::memory_order_acquire);
   for (;;) {
     const std::uint64_t ph = phase(s);
     if (ph == kBroken) {
-      stage_ = kBrokenNow;
+      set_stage(kBrokenNow);
       return true;  // await_resume throws
     }
     std::uint64_t next;
-    std::uint8_t stage;
+    std::uint32_t stage;
     if (ph == kFilling && entering(s) == 0) {
       next = b->entered(s);
       stage = count(next) == count(s) ? kTripped : kInside;
@@ -72,9 +72,9 @@ bool Barrier::WaitAwaiter::await_ready() {
     // form a release sequence, so the trip sees every arrival).
     if (b->state_.compare_exchange_weak(s, next, std::memory_order_acq_rel,
                                         std::memory_order_acquire)) {
-      stage_ = stage;
+      set_stage(stage);
       if (stage == kEntering) return false;
-      tag = static_cast<std::uint32_t>(count(s));
+      set_index(count(s));
       if (stage == kInside) return false;
       // Tripped: decided from the RMW's result alone; the combiner releases
       // the waiters (waiters not yet listed see the new phase when listed).
@@ -85,24 +85,24 @@ bool Barrier::WaitAwaiter::await_ready() {
 }
 
 std::int64_t Barrier::WaitAwaiter::await_resume() {
-  if (stage_ == kBrokenNow) throw BrokenBarrierError("weft::Barrier::wait: Barrier aborted");
-  // acquire (in the load): the combiner's writes to the node and to stage_.
+  if (stage() == kBrokenNow) throw BrokenBarrierError("weft::Barrier::wait: Barrier aborted");
+  // acquire (in the load): the combiner's writes to the node (stage, index).
   const std::uint32_t raw = state.load(std::memory_order_acquire);
   const std::uint32_t o = raw & kOutcomeMask;
   // Ended by the combiner after we suspended: a cancel() that arrived while we
   // were being woken wins (asyncio delivers it at this resumption).
   const bool pending_cancel = (raw == kGranted || raw == kRefused) && detail::take_pending_cancel();
   const bool cancelled = o == kCancelled || pending_cancel;
-  if (stage_ == kInside) {
-    const std::uint64_t before = barrier()->leave_barrier();
+  if (stage() == kInside) {
+    const std::uint64_t before = barrier_->leave_barrier();
     if (cancelled) detail::throw_cancelled_at_resume();
     if (phase(before) != kDraining)
       throw BrokenBarrierError("weft::Barrier::wait: Abort or reset of barrier");
-    return tag;
+    return index();
   }
   if (cancelled) detail::throw_cancelled_at_resume();
   if (o == kRefused) throw BrokenBarrierError("weft::Barrier::wait: Barrier aborted");
-  return tag;  // kTripped
+  return index();  // kTripped
 }
 
 std::uint64_t Barrier::leave_barrier() noexcept {
@@ -160,7 +160,7 @@ Barrier::WaitAwaiter* Barrier::awaiter(WaitNode* n) noexcept {
 
 void Barrier::accept(WaitNode* n) noexcept {
   if (n->outcome() == WaitNode::kCancelled) return;  // its CANCEL request follows
-  if (awaiter(n)->stage_ == WaitAwaiter::kEntering) {
+  if (awaiter(n)->stage() == WaitAwaiter::kEntering) {
     entering_.push_back(n);  // match() lets it in
     return;
   }
@@ -177,7 +177,7 @@ void Barrier::accept(WaitNode* n) noexcept {
 void Barrier::on_cancelled(WaitNode* n) noexcept {
   // A task that was still waiting to enter is counted out (one inside leaves
   // at its own resumption instead).
-  if (awaiter(n)->stage_ == WaitAwaiter::kEntering) {
+  if (awaiter(n)->stage() == WaitAwaiter::kEntering) {
     // acq_rel: ordered with the entering CASes around it.
     state_.fetch_sub(kEnteringOne, std::memory_order_acq_rel);
   }
@@ -218,15 +218,15 @@ void Barrier::match() noexcept {
         continue;  // the word changed: decide again
       WaitList::unlink(n);
       if (ph == kBroken) {
-        a->stage_ = WaitAwaiter::kOut;
+        a->set_stage(WaitAwaiter::kOut);
         if (claim(n, WaitNode::kRefused)) finish(n);  // else cancelled: counted out already
       } else {
-        a->tag = static_cast<std::uint32_t>(count(s));
+        a->set_index(count(s));
         if (count(next) == count(s)) {
-          a->stage_ = WaitAwaiter::kTripped;
+          a->set_stage(WaitAwaiter::kTripped);
           if (claim(n, WaitNode::kGranted)) finish(n);  // else cancelled: it passed anyway
         } else {
-          a->stage_ = WaitAwaiter::kInside;
+          a->set_stage(WaitAwaiter::kInside);
           filling_.push_back(n);
         }
       }

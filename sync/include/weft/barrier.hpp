@@ -72,7 +72,8 @@
 //   parties(), n_waiting(),        wait-free: one load (or none)
 //   broken()
 // No mutex or spin lock on any path. A waiting wait() is 64 bytes in the
-// waiter's frame (the 56 of every weft::sync wait, event.hpp, + its stage).
+// waiter's frame (the 56 of every weft::sync wait, event.hpp, + the Barrier
+// pointer a cancelled waiter needs to leave; the stage rides in the index).
 //
 // Lifetime: destroying a Barrier while any operation on it is in progress
 // (a wait() not yet returned, a reset() or abort() still running) is
@@ -95,7 +96,7 @@ class Barrier : private detail::Combiner {
   class WaitAwaiter;
 
   /// A barrier for `parties` tasks; throws ValueError if parties < 1 (or too
-  /// large for the state word: more than kMaxParties).
+  /// large: more than kMaxParties, what the index bits of a waiter hold).
   explicit Barrier(std::int64_t parties);
 
   /// Enters the barrier and waits until it trips; returns the arrival index
@@ -115,8 +116,9 @@ class Barrier : private detail::Combiner {
   std::int64_t n_waiting() const noexcept;
   bool broken() const noexcept;
 
-  /// The largest `parties` the state word can count.
-  static constexpr std::int64_t kMaxParties = (std::int64_t{1} << 31) - 1;
+  /// The largest `parties` (2^28 - 1: a waiter keeps its stage in the top bits
+  /// of its 32-bit tag).
+  static constexpr std::int64_t kMaxParties = (std::int64_t{1} << 28) - 1;
 
  private:
   // Phases (asyncio's _BarrierState), in the state word's low two bits.
@@ -163,24 +165,35 @@ class Barrier : private detail::Combiner {
 
 class Barrier::WaitAwaiter : public detail::WaitAwaiter {
  public:
-  explicit WaitAwaiter(Barrier* b) noexcept : detail::WaitAwaiter(b) {}
+  explicit WaitAwaiter(Barrier* b) noexcept : detail::WaitAwaiter(b), barrier_(b) {}
   bool await_ready();
   bool await_suspend(std::coroutine_handle<> h) { return suspend(h, "Barrier.wait"); }
   std::int64_t await_resume();
 
  private:
   friend class Barrier;
-  // Where the wait stands (`tag` holds the index once entered). Written by the
-  // waiter before it publishes the node, then only by the combiner; read by
-  // the waiter after its resumption (ordered by the wake).
-  static constexpr std::uint8_t kEntering = 0;   ///< waits to enter, counted as entering
-  static constexpr std::uint8_t kInside = 1;     ///< entered: must leave at its resumption
-  static constexpr std::uint8_t kTripped = 2;    ///< entered, tripped it and left at once
-  static constexpr std::uint8_t kOut = 3;        ///< refused entry (broken), counted out
-  static constexpr std::uint8_t kBrokenNow = 4;  ///< found it broken in await_ready
+  // Where the wait stands, in the top bits of `tag` (the index, once entered,
+  // in the low kIndexBits). Written by the waiter before it publishes the
+  // node, then only by the combiner; read by the waiter after its resumption
+  // (ordered by the wake).
+  static constexpr std::uint32_t kEntering = 0;   ///< waits to enter, counted as entering
+  static constexpr std::uint32_t kInside = 1;     ///< entered: must leave at its resumption
+  static constexpr std::uint32_t kTripped = 2;    ///< entered, tripped it and left at once
+  static constexpr std::uint32_t kOut = 3;        ///< refused entry (broken), counted out
+  static constexpr std::uint32_t kBrokenNow = 4;  ///< found it broken in await_ready
+  static constexpr int kIndexBits = 28;
+  static constexpr std::uint32_t kIndexMask = (1u << kIndexBits) - 1;
 
-  Barrier* barrier() const noexcept { return static_cast<Barrier*>(owner()); }
-  std::uint8_t stage_ = kEntering;
+  std::uint32_t stage() const noexcept { return tag >> kIndexBits; }
+  void set_stage(std::uint32_t st) noexcept { tag = (tag & kIndexMask) | (st << kIndexBits); }
+  std::uint32_t index() const noexcept { return tag & kIndexMask; }
+  void set_index(std::uint64_t i) noexcept {
+    tag = (tag & ~kIndexMask) | static_cast<std::uint32_t>(i);
+  }
+
+  /// Not owner(): the CANCEL request reuses that link, and a cancelled task
+  /// inside the barrier still has to leave it.
+  Barrier* const barrier_;
 };
 
 inline Barrier::WaitAwaiter Barrier::wait() noexcept {
