@@ -49,7 +49,7 @@ weft::Task<void> exact_party(weft::Barrier& b, int waits, std::int64_t* my_indic
 
 TEST(SyncBarrierStress, EveryIndexOncePerCycle) {
   weft::test::Watchdog dog(600s, "SyncBarrierStress.Exact");
-  const long rounds = weft::test::stress_iterations(4);
+  const long rounds = weft::test::stress_iterations(20);
   constexpr int kParties = 5;
   constexpr int kGroups = 6;  // barriers in use at once
   constexpr int kWaits = 2000;

@@ -293,6 +293,7 @@ weft::Task<void> cancel_filling_main() {
   auto bb = weft::spawn(wait_outcome(b));
   co_await until([&] { return b.n_waiting() == 2; });
   a.cancel();
+  EXPECT_EQ(b.n_waiting(), 2);  // A counts until it has resumed (and left)
   EXPECT_EQ(co_await a, "cancelled");
   EXPECT_EQ(b.n_waiting(), 1);
   EXPECT_FALSE(b.broken());
