@@ -46,7 +46,8 @@ Condition::~Condition() = default;
 Task<void> Condition::wait() {
   if (!lock_->held_by_current())
     throw RuntimeError(
-        "weft::Condition::wait: the lock is not held by this task (acquire it first)");
+        "weft::Condition::wait: cannot wait on un-acquired lock (the lock is not held by this "
+        "task: acquire it first)");
   NotifyAwaiter waiter(this);
   const bool notified = co_await waiter;
   bool cancelled = !notified || waiter.cancelled_after_notify;
@@ -78,7 +79,9 @@ void Condition::pass_on_notification() noexcept {
 
 void Condition::notify(std::uint32_t n) {
   if (!lock_->held_by_current())
-    throw RuntimeError("weft::Condition::notify: the lock is not held by this task");
+    throw RuntimeError(
+        "weft::Condition::notify: cannot notify on un-acquired lock (the lock is not held by "
+        "this task)");
   if (n == 0) return;
   const std::uint32_t issued = seq_;  // guarded by the lock
   // acquire: pairs with the combiner's release increments. A stale (low) read

@@ -11,10 +11,11 @@ namespace weft {
 using detail::WaitList;
 using detail::WaitNode;
 
-void Event::WaitAwaiter::await_resume() {
+bool Event::WaitAwaiter::await_resume() {
   const std::uint32_t o = outcome();
   if (o == WaitNode::kCancelled || (granted_after_wait() && detail::take_pending_cancel()))
     detail::throw_cancelled_at_resume();
+  return true;
 }
 
 void Event::set() noexcept {

@@ -20,7 +20,7 @@ void Lock::LockAwaiter::resume_after_wait() {
 }
 
 void Lock::unlock() {
-  if (!release()) throw RuntimeError("weft::Lock::unlock: the lock is not acquired");
+  if (!release()) throw RuntimeError("weft::Lock::unlock: Lock is not acquired.");
 }
 
 bool Lock::release() noexcept {

@@ -101,7 +101,8 @@ void QueueCore::task_done() {
   std::uint64_t next;
   do {
     if (unfinished_count(u) == 0)
-      throw ValueError("weft::Queue::task_done: called more times than there were items");
+      throw ValueError(
+          "weft::Queue::task_done: task_done() called too many times (more than there were items)");
     next = u - kUnfinishedOne;
     if (unfinished_count(next) == 0) next += kEpochOne;  // a zero joiners can see
     // acq_rel: the work done for the item happens-before a woken join().

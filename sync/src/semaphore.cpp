@@ -33,8 +33,9 @@ void Semaphore::AcquireAwaiter::await_resume() {
 
 void Semaphore::release() {
   if (!give_back())
-    throw ValueError("weft::BoundedSemaphore::release: released too many times (bound " +
-                     std::to_string(bound_) + ")");
+    throw ValueError(
+        "weft::BoundedSemaphore::release: BoundedSemaphore released too many times (bound " +
+        std::to_string(bound_) + ")");
 }
 
 bool Semaphore::give_back() noexcept {

@@ -4,7 +4,12 @@
 // of events deterministic, as asyncio's single loop is.
 #include <gtest/gtest.h>
 
+#include <pthread.h>
+
+#include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "weft/sync.hpp"
@@ -246,6 +251,131 @@ TEST(AsyncioConformance, CancellingAChainOfAHundredThousandJoinsUsesConstantStac
     EXPECT_TRUE(co_await weft::test::ends_cancelled(head));
   };
   weft::run(main_task(), {.workers = 2});
+}
+
+// ---- issue 16, item 8: results and messages a port from asyncio recognises ----
+
+/// The message of what `fn` throws as E (empty if it throws nothing).
+template <class E, class F>
+std::string message_of(F&& fn) {
+  try {
+    fn();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return {};
+}
+
+bool contains(const std::string& s, const char* part) {
+  return s.find(part) != std::string::npos;
+}
+
+TEST(AsyncioConformance, EventWaitReturnsTrue) {
+  weft::test::Watchdog dog(60s);
+  static_assert(
+      std::is_same_v<decltype(std::declval<weft::Event::WaitAwaiter&>().await_resume()), bool>);
+  auto main_task = []() -> weft::Task<void> {
+    weft::Event e;
+    auto setter = [](weft::Event* ev) -> weft::Task<void> {
+      ev->set();
+      co_return;
+    };
+    auto h = weft::spawn(setter(&e));
+    EXPECT_TRUE(co_await e.wait());  // waited for the set()
+    co_await h;
+    EXPECT_TRUE(co_await e.wait());  // already set
+    EXPECT_TRUE(co_await weft::wait_for(e.wait(), 1s));
+  };
+  weft::run(main_task(), kOneWorker);
+}
+
+TEST(AsyncioConformance, SyncErrorMessagesCarryAsyncioWording) {
+  weft::test::Watchdog dog(60s);
+  weft::BoundedSemaphore bs(1);
+  EXPECT_TRUE(contains(message_of<weft::ValueError>([&] { bs.release(); }),
+                       "BoundedSemaphore released too many times"));
+  weft::Lock lock;
+  EXPECT_TRUE(
+      contains(message_of<weft::RuntimeError>([&] { lock.unlock(); }), "Lock is not acquired."));
+  weft::Queue<int> q;
+  EXPECT_TRUE(contains(message_of<weft::ValueError>([&] { q.task_done(); }),
+                       "task_done() called too many times"));
+  auto main_task = []() -> weft::Task<void> {
+    weft::Condition cond;
+    EXPECT_TRUE(contains(message_of<weft::RuntimeError>([&] { cond.notify(); }),
+                         "cannot notify on un-acquired lock"));
+    std::string wait_msg;
+    try {
+      co_await cond.wait();
+    } catch (const weft::RuntimeError& e) {
+      wait_msg = e.what();
+    }
+    EXPECT_TRUE(contains(wait_msg, "cannot wait on un-acquired lock")) << wait_msg;
+    std::string empty_msg;
+    try {
+      (void)co_await weft::wait(std::vector<weft::JoinHandle<int>>{});
+    } catch (const std::invalid_argument& e) {
+      empty_msg = e.what();
+    }
+    EXPECT_TRUE(contains(empty_msg, "Set of Tasks/Futures is empty.")) << empty_msg;
+  };
+  weft::run(main_task(), kOneWorker);
+}
+
+TEST(AsyncioConformance, TimeoutRescheduleErrorsCarryAsyncioWording) {
+  weft::test::Watchdog dog(60s);
+  auto main_task = []() -> weft::Task<void> {
+    weft::Timeout created = weft::Timeout::after(1s);
+    EXPECT_TRUE(contains(message_of<weft::InvalidStateError>([&] { created.reschedule({}); }),
+                         "Cannot change state of created Timeout"));
+    weft::Timeout cm = weft::Timeout::after(1ms);
+    auto body = []() -> weft::Task<void> { co_await weft::sleep(10s); };
+    try {
+      co_await cm(body);
+    } catch (const weft::TimeoutError&) {
+    }
+    EXPECT_TRUE(cm.expired());
+    EXPECT_TRUE(contains(message_of<weft::InvalidStateError>([&] { cm.reschedule({}); }),
+                         "Cannot change state of expired Timeout"));
+    weft::Timeout done = weft::Timeout::after(10s);
+    co_await done(weft::yield());
+    EXPECT_TRUE(contains(message_of<weft::InvalidStateError>([&] { done.reschedule({}); }),
+                         "Cannot change state of finished Timeout"));
+  };
+  weft::run(main_task(), kOneWorker);
+}
+
+TEST(AsyncioConformance, TimeoutAtAndWhen) {
+  weft::test::Watchdog dog(60s);
+  auto main_task = []() -> weft::Task<void> {
+    const weft::Clock::time_point deadline = weft::Clock::now() + 10s;
+    EXPECT_EQ(weft::Timeout::at(deadline).when(), deadline);
+    EXPECT_FALSE(weft::Timeout().when().has_value());
+    int r = co_await weft::timeout_at(deadline, []() -> weft::Task<int> { co_return 5; });
+    EXPECT_EQ(r, 5);
+  };
+  weft::run(main_task(), kOneWorker);
+}
+
+std::string thread_name() {
+  char name[16] = {};
+  pthread_getname_np(pthread_self(), name, sizeof name);
+  return name;
+}
+
+TEST(AsyncioConformance, ThreadPoolNamesItsThreadsWithThePrefix) {
+  weft::test::Watchdog dog(60s);
+  weft::ThreadPool named(2, "fetch");
+  weft::ThreadPool plain(1);
+  auto main_task = [&]() -> weft::Task<void> {
+    std::string n = co_await weft::run_in_executor(named, thread_name);
+    EXPECT_TRUE(n == "fetch_0" || n == "fetch_1") << n;
+    std::string p = co_await weft::run_in_executor(plain, thread_name);
+    EXPECT_EQ(p, "weft-pool0");
+  };
+  weft::run(main_task(), kOneWorker);
+  EXPECT_EQ(named.size(), 2u);
+  EXPECT_THROW(weft::ThreadPool(0, "x"), std::invalid_argument);
 }
 
 }  // namespace

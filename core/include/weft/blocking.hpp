@@ -28,6 +28,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -139,6 +140,9 @@ enum class ShutdownMode {
 };
 
 /// A fixed pool of `threads` threads (concurrent.futures.ThreadPoolExecutor).
+/// ThreadPool(max_workers, thread_name_prefix) names the threads as Python
+/// does, "<prefix>_<i>" (Linux keeps the first 15 characters of a name); the
+/// default names are "weft-pool<i>".
 /// The destructor shuts it down with ShutdownMode::drain and joins its threads
 /// (like leaving `with ThreadPoolExecutor(...)`). submit() is thread-safe
 /// and lock-free apart from the queue's block allocation (moodycamel); a
@@ -147,6 +151,9 @@ enum class ShutdownMode {
 class ThreadPool final : public Executor {
  public:
   explicit ThreadPool(std::size_t threads);
+  /// ThreadPoolExecutor(max_workers, thread_name_prefix). Throws
+  /// std::invalid_argument if max_workers is 0 (Python: ValueError).
+  ThreadPool(std::size_t max_workers, const std::string& thread_name_prefix);
   ~ThreadPool() override;
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;

@@ -47,4 +47,14 @@ class RuntimeError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// A Barrier was aborted, or reset or aborted while the caller waited in it
+/// (asyncio.BrokenBarrierError, a RuntimeError in asyncio too). The messages
+/// carry asyncio's wording: "Barrier aborted" for a wait() that found the
+/// barrier broken, "Abort or reset of barrier" for one that was waiting.
+class BrokenBarrierError : public RuntimeError {
+ public:
+  BrokenBarrierError() : RuntimeError("Barrier aborted") {}
+  using RuntimeError::RuntimeError;
+};
+
 }  // namespace weft

@@ -60,7 +60,7 @@ template <class T>
 [[nodiscard]] Task<WaitResult<T>> wait(std::vector<JoinHandle<T>> handles,
                                        ReturnWhen when = ReturnWhen::AllCompleted,
                                        std::optional<Clock::duration> timeout = std::nullopt) {
-  if (handles.empty()) throw std::invalid_argument("weft::wait: the set of tasks is empty");
+  if (handles.empty()) throw std::invalid_argument("weft::wait: Set of Tasks/Futures is empty.");
   detail::JoinTrigger trigger = detail::wait_trigger(when);
   handles = detail::distinct_handles(std::move(handles), "weft::wait");
   std::vector<detail::TaskHeader*> tasks;

@@ -33,11 +33,18 @@ struct ThreadPool::State {
   }
 };
 
-ThreadPool::ThreadPool(std::size_t threads) : state_(std::make_unique<State>()) {
-  if (threads == 0) throw std::invalid_argument("weft::ThreadPool: needs at least one thread");
+ThreadPool::ThreadPool(std::size_t threads) : ThreadPool(threads, std::string()) {}
+
+ThreadPool::ThreadPool(std::size_t threads, const std::string& prefix)
+    : state_(std::make_unique<State>()) {
+  if (threads == 0)
+    throw std::invalid_argument(
+        "weft::ThreadPool: needs at least one thread (max_workers must be greater than 0)");
   State* s = state_.get();
   for (std::size_t i = 0; i < threads; ++i) {
-    std::string name = "weft-pool" + std::to_string(i);
+    // Python: f"{thread_name_prefix}_{i}"; weft's own names without a prefix.
+    std::string name =
+        prefix.empty() ? "weft-pool" + std::to_string(i) : prefix + "_" + std::to_string(i);
     s->threads.emplace_back(
         [s] {
           for (;;) {

@@ -124,11 +124,19 @@ void TimeoutScope::leave_quietly() noexcept {
 }
 
 void TimeoutScope::reschedule(std::optional<std::int64_t> deadline) {
-  if (state != State::active)
-    throw InvalidStateError("weft::Timeout::reschedule: the timeout is not running");
+  // asyncio's wording: "Cannot change state of <created|expiring|expired|finished> Timeout".
+  if (state != State::active) {
+    const char* what = state == State::created   ? "created"
+                       : state == State::expired ? "expired"
+                                                 : "finished";
+    throw InvalidStateError(std::string("weft::Timeout::reschedule: Cannot change state of ") +
+                            what + " Timeout (it is not running)");
+  }
   if (entry) {
     if (!cancel_timer(entry))
-      throw InvalidStateError("weft::Timeout::reschedule: the timeout has already expired");
+      throw InvalidStateError(
+          "weft::Timeout::reschedule: Cannot change state of expiring Timeout (the deadline has "
+          "already passed)");
     release_timer(entry);
     entry = nullptr;
   }

@@ -77,8 +77,9 @@ class Event : private detail::Combiner {
 
   Event() = default;
 
-  /// Awaits the event. Throws CancelledError if cancelled while waiting,
-  /// RuntimeError outside a weft task.
+  /// Awaits the event; the co_await yields true (asyncio's wait() returns
+  /// True). Throws CancelledError if cancelled while waiting, RuntimeError
+  /// outside a weft task.
   [[nodiscard]] WaitAwaiter wait() noexcept;
   /// Sets the flag and wakes every waiter. Any thread.
   void set() noexcept;
@@ -117,7 +118,8 @@ class Event::WaitAwaiter : public detail::WaitAwaiter {
     return false;
   }
   bool await_suspend(std::coroutine_handle<> h) { return suspend(h, "Event.wait"); }
-  void await_resume();
+  /// true, as asyncio's `await event.wait()`.
+  bool await_resume();
 
  private:
   Event* event() const noexcept { return static_cast<Event*>(owner()); }

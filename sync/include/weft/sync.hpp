@@ -1,7 +1,8 @@
 // Everything in weft::sync, in one include: Lock, Semaphore, BoundedSemaphore,
-// Event, Condition, Queue, LifoQueue, PriorityQueue.
+// Event, Condition, Barrier, Queue, LifoQueue, PriorityQueue.
 #pragma once
 
+#include "weft/barrier.hpp"
 #include "weft/condition.hpp"
 #include "weft/event.hpp"
 #include "weft/lifo_queue.hpp"
