@@ -39,7 +39,9 @@ void wake_node(WaitNode* n) noexcept {
 }
 
 /// This thread has just taken BUSY on a combiner.
-void took_role() noexcept { ++tls_roles_held; }
+void took_role() noexcept {
+  ++tls_roles_held;
+}
 
 /// This thread has just cleared BUSY on a combiner (its last access to it):
 /// once it holds no role any more, issue the deferred wake-ups.

@@ -64,10 +64,10 @@
 //     fast paths stay closed to newcomers, FIFO), and cancelled waiters are not
 //     woken. Likewise, while a waiter is preempted between on_enqueue() and
 //     its push, the fast paths refuse although the resource may be free and
-//     nobody is listed: they then wait for that thread. The waiting path is therefore not lock-free: it is free of locks
-//     and of spinning, but it depends on the combiner being scheduled, as a
-//     waiting task depends on its waker. (tests/model/ explores these paths;
-//     the sync rewrite of the next issue replaces this design for Lock and Queue.)
+//     nobody is listed: they then wait for that thread. The waiting path is therefore not
+//     lock-free: it is free of locks and of spinning, but it depends on the combiner being
+//     scheduled, as a waiting task depends on its waker. (tests/model/ explores these paths; the
+//     sync rewrite of the next issue replaces this design for Lock and Queue.)
 //
 // Cancellation ("one atomic decides", wait_node.hpp): withdraw() CASes the node
 // from kWaiting to kCancelled; if it wins, it cannot unlink the node (the list
@@ -104,9 +104,9 @@
 // BUSY (its last access to the primitive; a thread combining several
 // primitives at once wakes when it has left all of them): a woken waiter may
 // destroy the primitive at once, e.g. an Event in its own frame that another
-// task set(). Until then the decided nodes wait in a thread-local list. A waiter granted by its own thread while it
-// is still in await_suspend (it became the combiner) is not woken at all: the
-// node is marked kInline and await_suspend returns false.
+// task set(). Until then the decided nodes wait in a thread-local list. A waiter granted by its own
+// thread while it is still in await_suspend (it became the combiner) is not woken at all: the node
+// is marked kInline and await_suspend returns false.
 #pragma once
 
 #include <atomic>
