@@ -207,13 +207,22 @@ TEST(Blocking, PoolGrowsToItsCapAndShrinksWhenIdle) {
   weft::test::report_iterations("PoolGrowsToItsCapAndShrinksWhenIdle", calls);
 }
 
+// cancel_pending: the work queued behind a running job is discarded (its
+// awaiters get CancelledError), later submits are refused. Sequenced by
+// state, not by sleeps: the blocker is known to run, the five waiters are
+// known to be queued (debug mode's task list says they wait on the pool),
+// and the blocker is released only once a probe submit was refused, i.e.
+// after shutdown() set cancel_pending and closed the pool. (Sequenced by
+// 5 ms sleeps, it failed under load in a full test run: all five ran.)
 TEST(Blocking, ThreadPoolShutdownModes) {
   weft::test::Watchdog dog(60s);
   auto main_task = []() -> weft::Task<std::pair<int, int>> {
     std::atomic<int> ran{0};
     weft::ThreadPool pool(1);
+    std::atomic<bool> blocking{false};
     std::atomic<bool> release{false};
     auto block = [&] {
+      blocking = true;
       while (!release.load())
         std::this_thread::sleep_for(1ms);
     };
@@ -227,29 +236,50 @@ TEST(Blocking, ThreadPoolShutdownModes) {
     };
     auto blocker = [&]() -> weft::Task<void> { co_await weft::run_in_executor(pool, block); };
     auto b = weft::spawn(blocker());
-    co_await weft::sleep(5ms);
+    while (!blocking.load())
+      co_await weft::sleep(1ms);
     std::vector<weft::JoinHandle<int>> hs;
     for (int i = 0; i < 5; ++i)
-      hs.push_back(weft::spawn(waiter()));
-    co_await weft::sleep(5ms);
+      hs.push_back(weft::spawn(waiter(), "waiter"));
+    auto count = [](const char* name) {
+      std::size_t n = 0;
+      for (const weft::TaskSnapshot& t : weft::all_tasks())
+        n += t.name == name && t.state == "suspended" && t.waiting_on == "blocking work";
+      return n;
+    };
+    while (count("waiter") != 5)
+      co_await weft::sleep(1ms);
     std::thread stopper([&] { pool.shutdown(weft::ShutdownMode::cancel_pending); });
-    co_await weft::sleep(5ms);
+    // Probes until one is refused: each either queues behind the waiters
+    // (submitted before shutdown() closed the pool: discarded with them) or
+    // is refused (closed, so cancel_pending is set too).
+    std::atomic<bool> refused{false};
+    auto probe = [&]() -> weft::Task<void> {
+      try {
+        co_await weft::run_in_executor(pool, [&] { ran++; });
+      } catch (const weft::RuntimeError&) {
+        refused = true;
+      } catch (const weft::CancelledError&) {
+        // queued before the pool closed: discarded
+      }
+    };
+    std::vector<weft::JoinHandle<void>> probes;
+    while (!refused.load()) {
+      probes.push_back(weft::spawn(probe(), "probe"));
+      while (!refused.load() && count("probe") != probes.size())
+        co_await weft::sleep(1ms);
+    }
     release = true;
     stopper.join();
     co_await b;
     int cancelled = 0;
     for (auto& h : hs)
       cancelled += co_await h;
-    bool refused = false;
-    try {
-      co_await weft::run_in_executor(pool, [] {});
-    } catch (const weft::RuntimeError&) {
-      refused = true;
-    }
-    EXPECT_TRUE(refused);
+    for (auto& p : probes)
+      co_await p;
     co_return std::pair<int, int>{ran.load(), cancelled};
   };
-  auto [ran, cancelled] = weft::run(main_task(), {.workers = 2});
+  auto [ran, cancelled] = weft::run(main_task(), {.workers = 2, .debug = true});
   EXPECT_EQ(ran, 0);
   EXPECT_EQ(cancelled, 5);
 }
