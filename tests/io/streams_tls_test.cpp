@@ -35,6 +35,8 @@ namespace io = weft::io;
 namespace fs = std::filesystem;
 using weft::iotest::open_fds;
 using weft::iotest::pattern_byte;
+using weft::iotest::run_command;
+using weft::iotest::TempDir;
 using weft::iotest::TestCert;
 
 namespace {
@@ -194,34 +196,6 @@ TEST_F(StreamsTls, WeftClientsAgainstStartServerOverTls) {
 }
 
 // ---- openssl s_client as the peer ----
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/weft-stream-tls-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path write(const std::string& name, const std::string& text) const {
-    std::ofstream(path / name) << text;
-    return path / name;
-  }
-};
-
-/// Runs `cmd` through the shell (off the workers); its stdout and stderr.
-std::string run_command(std::string cmd) {
-  std::string out;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return "popen failed";
-  char buf[4096];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, p))
-    out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
 
 bool have_openssl() {
   return std::system("command -v openssl >/dev/null 2>&1") == 0;

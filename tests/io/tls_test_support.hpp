@@ -7,7 +7,11 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <stdlib.h>  // mkdtemp
 
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -17,6 +21,37 @@
 #include "weft/weft.hpp"
 
 namespace weft::iotest {
+
+/// A temporary directory, removed with its files when it goes.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/weft-tls-XXXXXX";
+    if (!::mkdtemp(tmpl)) throw std::runtime_error("TempDir: mkdtemp failed");
+    path = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::filesystem::path write(const std::string& name, const std::string& text) const {
+    std::ofstream(path / name) << text;
+    return path / name;
+  }
+};
+
+/// Runs `cmd` through the shell (call it off the workers: weft::to_thread);
+/// its stdout and stderr.
+inline std::string run_command(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return "popen failed";
+  char buf[4096];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, p))
+    out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
 
 struct TestCert {
   std::string cert_pem;
