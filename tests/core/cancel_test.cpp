@@ -190,8 +190,9 @@ TEST(Cancel, FinishedTaskIsANoOp) {
 TEST(Cancel, FromAPlainThreadWhileSuspended) {
   weft::test::Watchdog dog(60s);
   weft::Runtime rt({.workers = 2});
-  std::atomic<bool> cleaned{false};
+  std::atomic<bool> cleaned{false}, started{false};
   auto sleeper = [&]() -> weft::Task<void> {
+    started = true;
     try {
       co_await weft::sleep(100s);
     } catch (const weft::CancelledError&) {
@@ -200,7 +201,10 @@ TEST(Cancel, FromAPlainThreadWhileSuspended) {
     }
   };
   auto h = rt.spawn(sleeper());
-  std::this_thread::sleep_for(5ms);
+  // The body must have begun (a task cancelled before its first step never
+  // runs it); the cancel may then land before or after the sleep suspends.
+  while (!started.load())
+    std::this_thread::yield();
   std::thread canceller([&] { EXPECT_TRUE(h.cancel()); });
   canceller.join();
   auto wait = [](weft::JoinHandle<void> h) -> weft::Task<bool> {
@@ -317,7 +321,9 @@ TEST(Cancel, ShutdownReportsTasksThatRefuseToFinish) {
   testing::internal::CaptureStderr();
   {
     weft::Runtime rt({.workers = 1, .shutdown_timeout = 50ms});
-    auto stubborn = []() -> weft::Task<void> {
+    std::atomic<bool> started{false};
+    auto stubborn = [&started]() -> weft::Task<void> {
+      started = true;
       for (;;) {
         try {
           co_await weft::sleep(10ms);
@@ -326,7 +332,8 @@ TEST(Cancel, ShutdownReportsTasksThatRefuseToFinish) {
       }
     };
     rt.spawn(stubborn(), "stubborn-one").detach();
-    std::this_thread::sleep_for(5ms);
+    while (!started.load())  // begun: a task cancelled before that never runs
+      std::this_thread::yield();
   }
   std::string err = testing::internal::GetCapturedStderr();
   EXPECT_NE(err.find("stubborn-one"), std::string::npos) << err;

@@ -99,7 +99,15 @@ TEST(Debug, AllTasksAndDumpListNamedSuspendedTasks) {
   weft::Runtime rt({.workers = 2, .debug = true});
   auto main_task = [&]() -> weft::Task<std::string> {
     auto a = weft::spawn(sleeper(10s), "napper");
-    co_await weft::sleep(5ms);
+    // Until the napper has reached its sleep (not a fixed wait: a loaded
+    // machine may not have run it yet); the watchdog bounds the loop.
+    auto napping = [] {
+      for (const weft::TaskSnapshot& t : weft::all_tasks())
+        if (t.name == "napper" && t.state == "suspended") return true;
+      return false;
+    };
+    while (!napping())
+      co_await weft::sleep(1ms);
     auto tasks = weft::all_tasks();
     bool found = false;
     for (auto& t : tasks)
@@ -139,7 +147,13 @@ TEST(Debug, DumpListsANamedTaskWaitingOnALock) {
     while (!lock.locked())
       co_await weft::sleep(1ms);
     auto blocked = weft::spawn(lock_once(&lock), "waits-for-the-lock");
-    co_await weft::sleep(5ms);
+    auto waiting = [] {
+      for (const weft::TaskSnapshot& t : weft::all_tasks())
+        if (t.name == "waits-for-the-lock" && t.state == "suspended") return true;
+      return false;
+    };
+    while (!waiting())  // the watchdog bounds it
+      co_await weft::sleep(1ms);
     std::ostringstream out;
     rt.dump(out);
     release.set();

@@ -70,7 +70,14 @@ class BlockingJobOf final : public BlockingJob {
 
   /// Awaiter side, after the job woke it: the value, or the exception rethrown.
   std::conditional_t<std::is_void_v<Result>, void, std::decay_t<Result>> take() {
-    if (error_) std::rethrow_exception(error_);
+    if (error_) {
+      // Moved out: the awaiter's thread then holds every reference to the
+      // exception, so the executor's release() of the job never frees it
+      // while the awaiter reads it (libstdc++ counts exception_ptr references
+      // in uninstrumented code: TSan reported that as a race in a full run).
+      std::exception_ptr e = std::move(error_);
+      std::rethrow_exception(e);
+    }
     if constexpr (!std::is_void_v<Result>) return std::move(*value_);
   }
 
