@@ -26,16 +26,15 @@
 //    task's cooperative budget is spent). Waiters are resumed by scheduling
 //    their tasks, never inline in the setter (weft::Event underneath).
 //  - Cancelling a task that awaits a future (cancel(), weft::wait_for,
-//    weft::timeout) withdraws its wait and then cancels the future too, with
-//    the task's cancel message -- asyncio's rule (Task.cancel() cancels the
-//    future the task waits on), so every other waiter sees CancelledError as
-//    well. Wrap the co_await in weft::shield() to wait without that effect. If
-//    the future completed first, it keeps its result and only the task gets
-//    CancelledError.
+//    weft::timeout) withdraws its wait and then cancels the future too (with
+//    the CancelledError's message, if it carries one) -- asyncio's rule
+//    (Task.cancel() cancels the future the task waits on), so every other
+//    waiter sees CancelledError as well. If the future completed first, it
+//    keeps its result and only the task gets CancelledError.
 //  - add_done_callback(fn): fn(future) runs once the future is done -- inline,
-//    on the thread that completed it (in the setter, after the waiters were
-//    scheduled), in the order the callbacks were added; if the future is
-//    already done, inline in add_done_callback. (Not asyncio's: asyncio
+//    on the thread that completed it (in the setter, after its Event::set()
+//    returned: the waiters are woken or handed to the combiner), in the order the callbacks were
+//    added; if the future is already done, inline in add_done_callback. (Not asyncio's: asyncio
 //    schedules callbacks on the loop with call_soon; here the setter may be a
 //    plain thread with no loop.) A callback must not throw (std::terminate).
 //    It returns a handle for remove_done_callback(handle), which returns true
@@ -49,15 +48,16 @@
 //    same handle object from two threads while one assigns it is not.
 //
 // Progress and cost (state word: pending, setting, result, exception, cancelled)
-//   done(), cancelled(),      wait-free: one load
-//   result(), exception()
-//   set_result, set_exception lock-free: one CAS that decides, the value is
-//   cancel                    moved in, one release store, Event::set() (see
-//                             event.hpp: lock-free, + the wake-ups if this
-//                             thread becomes the combiner), then O(callbacks)
-//                             callback runs (user code)
-//   add_done_callback         lock-free: one allocation and one CAS push
-//   remove_done_callback      wait-free: one CAS
+//   done(), cancelled()       wait-free: one load
+//   result(), exception()     one load; the throwing paths allocate the exception
+//   set_result, set_exception one CAS that decides (lock-free), the value moved
+//   cancel                    in (T's move), one release store, Event::set()
+//                             (event.hpp: lock-free, + the wake-ups if this
+//                             thread becomes the combiner), then the callbacks
+//                             run (user code)
+//   add_done_callback         one allocation (malloc's progress, not ours) and
+//                             a CAS push (lock-free)
+//   remove_done_callback      one CAS (wait-free)
 //   co_await that waits       Event::wait(): one CAS push on the combiner's
 //                             mailbox; the wake-up depends on the combiner
 //                             thread being scheduled (combiner.hpp "Progress")
