@@ -5,6 +5,7 @@
 #include "weft/barrier.hpp"
 #include "weft/condition.hpp"
 #include "weft/event.hpp"
+#include "weft/future.hpp"
 #include "weft/lifo_queue.hpp"
 #include "weft/lock.hpp"
 #include "weft/priority_queue.hpp"
