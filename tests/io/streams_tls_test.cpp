@@ -33,6 +33,7 @@
 using namespace std::chrono_literals;
 namespace io = weft::io;
 namespace fs = std::filesystem;
+using weft::iotest::hostile;
 using weft::iotest::open_fds;
 using weft::iotest::pattern_byte;
 using weft::iotest::run_command;
@@ -241,26 +242,6 @@ TEST_F(StreamsTls, OpensslSClientAgainstStartServerOverTls) {
 }
 
 // ---- clients that do not speak TLS ----
-
-/// Sends `bytes` on a fresh connection (then keeps it open, or half-closes
-/// it), and reads until the server closes: the bytes it got back.
-weft::Task<std::string> hostile(io::SocketAddress addr, std::string bytes, bool half_close) {
-  io::TcpStream c = co_await io::TcpStream::connect(addr);
-  if (!bytes.empty()) co_await c.write_all(bytes);
-  if (half_close) c.shutdown(io::Shutdown::write);
-  std::string got;
-  char buf[4096];
-  try {
-    for (;;) {
-      std::size_t n = co_await c.read(buf, sizeof buf);
-      if (n == 0) break;
-      got.append(buf, n);
-    }
-  } catch (const io::IoError&) {
-    // A reset is a close too.
-  }
-  co_return got;
-}
 
 weft::Task<void> garbage_clients(TestCert cert) {
   // A short handshake timeout, so that the stalled clients fail soon (the

@@ -24,6 +24,7 @@ using namespace std::chrono_literals;
 namespace http = weft::http;
 namespace io = weft::io;
 namespace fs = std::filesystem;
+using weft::iotest::hostile;
 using weft::iotest::run_command;
 using weft::iotest::TempDir;
 using weft::iotest::TestCert;
@@ -150,26 +151,6 @@ TEST_F(TlsServer, OpensslSClientGetsAnAnswer) {
 }
 
 // ---- hostile clients ----
-
-/// Sends `bytes` on a fresh connection (then keeps it open, or half-closes
-/// it), and reads until the server closes: the bytes it got back.
-weft::Task<std::string> hostile(io::SocketAddress addr, std::string bytes, bool half_close) {
-  io::TcpStream c = co_await io::TcpStream::connect(addr);
-  if (!bytes.empty()) co_await c.write_all(bytes);
-  if (half_close) c.shutdown(io::Shutdown::write);
-  std::string got;
-  char buf[4096];
-  try {
-    for (;;) {
-      std::size_t n = co_await c.read(buf, sizeof buf);
-      if (n == 0) break;
-      got.append(buf, n);
-    }
-  } catch (const io::IoError&) {
-    // A reset is a close too.
-  }
-  co_return got;
-}
 
 weft::Task<void> hostile_clients(TestCert cert) {
   Running srv(https_options(cert, 300ms));

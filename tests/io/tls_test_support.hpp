@@ -53,6 +53,27 @@ inline std::string run_command(const std::string& cmd) {
   return out;
 }
 
+/// A client that does not speak TLS: sends `bytes` on a fresh connection
+/// (then keeps it open, or half-closes it), and reads until the server
+/// closes; returns the bytes it got back.
+inline Task<std::string> hostile(io::SocketAddress addr, std::string bytes, bool half_close) {
+  io::TcpStream c = co_await io::TcpStream::connect(addr);
+  if (!bytes.empty()) co_await c.write_all(bytes);
+  if (half_close) c.shutdown(io::Shutdown::write);
+  std::string got;
+  char buf[4096];
+  try {
+    for (;;) {
+      std::size_t n = co_await c.read(buf, sizeof buf);
+      if (n == 0) break;
+      got.append(buf, n);
+    }
+  } catch (const io::IoError&) {
+    // A reset is a close too.
+  }
+  co_return got;
+}
+
 struct TestCert {
   std::string cert_pem;
   std::string key_pem;
