@@ -163,7 +163,24 @@ weft::Task<int> fail_after(std::string msg, std::chrono::milliseconds d) {
   throw ValueError(msg);
 }
 
-weft::Task<int> sleeper(std::atomic<int>* cancelled) {
+/// Fails once `n` children have started (polled; the watchdog bounds it).
+weft::Task<int> fail_once_started(std::string msg, std::atomic<int>* started, int n) {
+  while (started->load() < n)
+    co_await weft::sleep(1ms);
+  throw ValueError(msg);
+}
+
+/// Waits until `n` children have started (the watchdog bounds it).
+weft::Task<void> until_started(std::atomic<int>* started, int n) {
+  while (started->load() < n)
+    co_await weft::sleep(1ms);
+}
+
+/// Counts `started` (if given) when its body begins: a child cancelled before
+/// its first step never runs its body, so the tests that count cancelled
+/// children wait for `started` instead of sleeping a few milliseconds.
+weft::Task<int> sleeper(std::atomic<int>* cancelled, std::atomic<int>* started = nullptr) {
+  if (started) started->fetch_add(1);
   try {
     co_await weft::sleep(10s);
   } catch (const weft::CancelledError&) {
@@ -176,12 +193,12 @@ weft::Task<int> sleeper(std::atomic<int>* cancelled) {
 TEST(TaskGroup, FailureCancelsSiblingsAndBodyThenRaisesGroup) {
   weft::test::Watchdog dog(60s);
   auto main_task = []() -> weft::Task<void> {
-    std::atomic<int> cancelled{0};
+    std::atomic<int> cancelled{0}, started{0};
     bool body_cancelled = false;
     auto body = [&](weft::TaskGroup& tg) -> weft::Task<void> {
       for (int i = 0; i < 5; ++i)
-        tg.spawn(sleeper(&cancelled));
-      tg.spawn(fail_after("boom", 1ms));
+        tg.spawn(sleeper(&cancelled, &started));
+      tg.spawn(fail_once_started("boom", &started, 5));
       try {
         co_await weft::sleep(10s);
       } catch (const weft::CancelledError&) {
@@ -235,11 +252,11 @@ TEST(TaskGroup, BodyExceptionJoinsTheGroupLast) {
 TEST(TaskGroup, BodyFailureAloneCancelsChildrenAndIsWrapped) {
   weft::test::Watchdog dog(60s);
   auto main_task = []() -> weft::Task<void> {
-    std::atomic<int> cancelled{0};
+    std::atomic<int> cancelled{0}, started{0};
     auto body = [&](weft::TaskGroup& tg) -> weft::Task<void> {
-      tg.spawn(sleeper(&cancelled));
-      tg.spawn(sleeper(&cancelled));
-      co_await weft::sleep(1ms);
+      tg.spawn(sleeper(&cancelled, &started));
+      tg.spawn(sleeper(&cancelled, &started));
+      co_await until_started(&started, 2);
       throw OtherError("body only");
     };
     try {
@@ -423,13 +440,13 @@ TEST(TaskGroup, OuterFailureCancelsAnInnerGroup) {
 TEST(TaskGroup, NestedGroupInTheBodyOfTheSameTask) {
   weft::test::Watchdog dog(60s);
   auto main_task = []() -> weft::Task<void> {
-    std::atomic<int> cancelled{0};
+    std::atomic<int> cancelled{0}, started{0};
     auto inner = [&](weft::TaskGroup& tg) -> weft::Task<void> {
-      tg.spawn(fail_after("inner", 1ms));
+      tg.spawn(fail_once_started("inner", &started, 1));
       co_await weft::sleep(10s);  // cancelled by the inner group only
     };
     auto outer = [&](weft::TaskGroup& tg) -> weft::Task<void> {
-      tg.spawn(sleeper(&cancelled));
+      tg.spawn(sleeper(&cancelled, &started));
       co_await weft::task_group(inner);
     };
     try {
@@ -595,12 +612,12 @@ TEST(TaskGroup, ExplicitFormJoins) {
 TEST(TaskGroup, ExplicitFormWithBodyError) {
   weft::test::Watchdog dog(60s);
   auto main_task = []() -> weft::Task<void> {
-    std::atomic<int> cancelled{0};
+    std::atomic<int> cancelled{0}, started{0};
     weft::TaskGroup tg;
     std::exception_ptr err;
     try {
-      tg.spawn(sleeper(&cancelled));
-      co_await weft::sleep(2ms);  // the child starts and sleeps
+      tg.spawn(sleeper(&cancelled, &started));
+      co_await until_started(&started, 1);  // the child has begun
       throw OtherError("explicit body");
     } catch (...) {
       err = std::current_exception();
@@ -691,14 +708,14 @@ TEST(TaskGroup, JoinFromAnotherTaskIsAClearError) {
 
 TEST(TaskGroup, DestroyedWithoutJoinCancelsChildrenAndReports) {
   weft::test::Watchdog dog(60s);
-  std::atomic<int> cancelled{0};
+  std::atomic<int> cancelled{0}, started{0};
   testing::internal::CaptureStderr();
   auto main_task = [&]() -> weft::Task<void> {
     weft::JoinHandle<int> h;
     {
       weft::TaskGroup tg;  // misuse: never joined
-      h = tg.spawn(sleeper(&cancelled));
-      co_await weft::sleep(2ms);  // the child starts and sleeps
+      h = tg.spawn(sleeper(&cancelled, &started));
+      co_await until_started(&started, 1);  // the child has begun
     }
     bool threw = co_await weft::test::ends_cancelled(h);
     EXPECT_TRUE(threw);
