@@ -35,7 +35,10 @@ TEST(Cancel, SeedCancellableTask) {
   };
   auto main_task = [&]() -> weft::Task<void> {
     auto task = weft::spawn(cancellable_task());
-    co_await weft::sleep(30ms);
+    // Until its body has begun (a task cancelled before its first step never
+    // runs it, and "received" would be missing), not a fixed 30 ms.
+    while (ticks.load() < 1)
+      co_await weft::sleep(1ms);
     EXPECT_TRUE(task.cancel());
     try {
       co_await task;
@@ -52,7 +55,9 @@ TEST(Cancel, SeedCancellableTask) {
 
 TEST(Cancel, SwallowedCancellationReturnsValue) {
   weft::test::Watchdog dog(60s);
-  auto stubborn = []() -> weft::Task<int> {
+  std::atomic<bool> started{false};
+  auto stubborn = [&]() -> weft::Task<int> {
+    started = true;
     try {
       co_await weft::sleep(10s);
     } catch (const weft::CancelledError&) {
@@ -62,7 +67,8 @@ TEST(Cancel, SwallowedCancellationReturnsValue) {
   };
   auto main_task = [&]() -> weft::Task<void> {
     auto h = weft::spawn(stubborn());
-    co_await weft::sleep(5ms);
+    while (!started.load())  // begun: cancelled before, it would never run
+      co_await weft::sleep(1ms);
     h.cancel();
     int v = co_await h;
     EXPECT_EQ(v, 7);
@@ -123,7 +129,9 @@ TEST(Cancel, WhileRunningIsDeliveredAtTheNextSuspension) {
 TEST(Cancel, DuringCleanupAgain) {
   weft::test::Watchdog dog(60s);
   std::atomic<int> stage{0};
+  std::atomic<bool> started{false};
   auto task = [&]() -> weft::Task<void> {
+    started = true;
     try {
       co_await weft::sleep(10s);
     } catch (const weft::CancelledError&) {
@@ -134,7 +142,8 @@ TEST(Cancel, DuringCleanupAgain) {
   };
   auto main_task = [&]() -> weft::Task<void> {
     auto h = weft::spawn(task());
-    co_await weft::sleep(2ms);
+    while (!started.load())  // begun: cancelled before, it would never run
+      co_await weft::sleep(1ms);
     h.cancel();
     while (stage.load() != 1)
       co_await weft::sleep(1ms);
@@ -222,7 +231,9 @@ TEST(Cancel, FromAPlainThreadWhileSuspended) {
 TEST(Cancel, PropagatesThroughJoinAndInnerMaySwallow) {
   weft::test::Watchdog dog(60s);
   std::atomic<bool> inner_saw{false};
+  std::atomic<int> started{0};
   auto inner = [&]() -> weft::Task<int> {
+    started++;
     try {
       co_await weft::sleep(10s);
     } catch (const weft::CancelledError&) {
@@ -230,11 +241,15 @@ TEST(Cancel, PropagatesThroughJoinAndInnerMaySwallow) {
     }
     co_return 11;
   };
-  auto outer = [&](weft::JoinHandle<int> h) -> weft::Task<int> { co_return co_await h; };
+  auto outer = [&](weft::JoinHandle<int> h) -> weft::Task<int> {
+    started++;
+    co_return co_await h;
+  };
   auto main_task = [&]() -> weft::Task<void> {
     auto ih = weft::spawn(inner());
     auto oh = weft::spawn(outer(ih));
-    co_await weft::sleep(5ms);
+    while (started.load() != 2)  // both begun (cancelled before, a body never runs)
+      co_await weft::sleep(1ms);
     oh.cancel();
     int v = co_await oh;  // inner swallowed: the outer gets its value
     EXPECT_EQ(v, 11);
@@ -245,21 +260,26 @@ TEST(Cancel, PropagatesThroughJoinAndInnerMaySwallow) {
 
 TEST(Cancel, ShieldProtectsTheInnerTask) {
   weft::test::Watchdog dog(60s);
-  std::atomic<bool> inner_done{false};
+  std::atomic<bool> inner_done{false}, outer_started{false};
+  std::atomic<bool> finish{false};  // set only after the outer task was cancelled
   auto inner = [&]() -> weft::Task<int> {
-    co_await weft::sleep(20ms);
+    while (!finish.load())
+      co_await weft::sleep(1ms);
     inner_done = true;
     co_return 5;
   };
   auto outer = [&](weft::JoinHandle<int> h) -> weft::Task<int> {
+    outer_started = true;
     co_return co_await weft::shield(h);
   };
   auto main_task = [&]() -> weft::Task<void> {
     auto ih = weft::spawn(inner());
     auto oh = weft::spawn(outer(ih));
-    co_await weft::sleep(2ms);
+    while (!outer_started.load())  // begun: cancelled before, it would never run
+      co_await weft::sleep(1ms);
     oh.cancel();
     bool outer_cancelled = co_await weft::test::ends_cancelled(oh);
+    finish = true;
     EXPECT_TRUE(outer_cancelled);
     EXPECT_FALSE(ih.cancelled());
     EXPECT_EQ(co_await ih, 5);
@@ -292,8 +312,9 @@ TEST(Cancel, UncancelCounts) {
 
 TEST(Cancel, RunCancelsLeftoverTasksAndLetsThemClean) {
   weft::test::Watchdog dog(60s);
-  std::atomic<int> cleaned{0};
+  std::atomic<int> cleaned{0}, started{0};
   auto forever = [&]() -> weft::Task<void> {
+    started++;
     bool cancelled = false;
     try {
       co_await weft::sleep(1000s);
@@ -309,7 +330,8 @@ TEST(Cancel, RunCancelsLeftoverTasksAndLetsThemClean) {
   auto main_task = [&]() -> weft::Task<int> {
     for (int i = 0; i < 50; ++i)
       weft::spawn(forever()).detach();
-    co_await weft::sleep(5ms);
+    while (started.load() != 50)  // all begun (cancelled before, a body never runs)
+      co_await weft::sleep(1ms);
     co_return 1;
   };
   EXPECT_EQ(weft::run(main_task(), {.workers = 2}), 1);
