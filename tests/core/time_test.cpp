@@ -78,8 +78,9 @@ TEST(WaitFor, CompletesInTime) {
 
 TEST(WaitFor, CancelsASpawnedTaskAndWaitsForItsCleanup) {
   weft::test::Watchdog dog(60s);
-  std::atomic<bool> cleaned{false};
+  std::atomic<bool> cleaned{false}, started{false};
   auto inner = [&]() -> weft::Task<int> {
+    started = true;
     try {
       co_await weft::sleep(10s);
     } catch (const weft::CancelledError&) {
@@ -90,6 +91,10 @@ TEST(WaitFor, CancelsASpawnedTaskAndWaitsForItsCleanup) {
   };
   auto main_task = [&]() -> weft::Task<void> {
     auto h = weft::spawn(inner());
+    // Begun before the 10 ms start (cancelled before its first step, its
+    // body and so its cleanup would never run).
+    while (!started.load())
+      co_await weft::sleep(1ms);
     bool timed_out = false;
     try {
       co_await weft::wait_for(h, 10ms);
