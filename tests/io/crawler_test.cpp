@@ -223,7 +223,10 @@ weft::Task<void> bounded_retries() {
   // The last answer, or the deadline's timeout if it passed during an attempt.
   EXPECT_TRUE(r[0].status == 503 || r[0].error_kind == http::ErrorKind::timeout)
       << r[0].status << " " << r[0].error.value_or("");
-  EXPECT_GE(r[0].attempts, 2);
+  // At least one attempt (how many fit in 300 ms depends on the machine's
+  // load, so no more is asserted; the retry count is checked below, where
+  // Retry-After 0 makes every retry).
+  EXPECT_GE(r[0].attempts, 1);
   EXPECT_LE(r[0].attempts, 101);
   EXPECT_LT(r[0].elapsed, 30s);  // a hang guard only
 
