@@ -14,10 +14,9 @@ thread_local bool tls_withdrawn_inline = false;
 
 /// Wake-ups decided while this thread holds BUSY on some combiner, issued only
 /// once it has let go of every role it holds: a woken task (or plain thread)
-/// may destroy the primitive at once -- an Event or Semaphore in the waiter's
-/// frame is the common case -- so the combiner must not touch the primitive
-/// after a wake. Chained through WaitNode::link (free once a node is decided
-/// and unlinked), in decision order.
+/// may destroy the primitive at once -- an Event in the waiter's frame is the
+/// common case -- so the combiner must not touch the primitive after a wake. Chained through
+/// WaitNode::link (free once a node is decided and unlinked), in decision order.
 thread_local int tls_roles_held = 0;
 thread_local WaitNode* tls_wakes_head = nullptr;
 thread_local WaitNode* tls_wakes_tail = nullptr;
@@ -193,11 +192,8 @@ void Combiner::finish(WaitNode* n) noexcept {
                    std::memory_order_relaxed);
     return;
   }
-  if (tls_roles_held == 0) {  // (the hooks always run holding BUSY; defensive)
-    wake_node(n);
-    return;
-  }
-  // Deferred until this thread has left the combiner (see left_role()).
+  // Deferred until this thread has left the combiner (see left_role()); the
+  // hooks that call finish() always run holding BUSY.
   n->link = 0;
   if (tls_wakes_tail)
     tls_wakes_tail->link = reinterpret_cast<std::uintptr_t>(n);

@@ -181,8 +181,9 @@ class Combiner {
     return n->state.compare_exchange_strong(expected, outcome, std::memory_order_acq_rel,
                                             std::memory_order_acquire);
   }
-  /// Ends a decided, unlinked wait: wakes the task (or the blocked thread). The
-  /// node must not be touched afterwards.
+  /// Ends a decided, unlinked wait: wakes the task (or the blocked thread) once
+  /// this thread has cleared BUSY (see "Waking"). The node must not be touched
+  /// afterwards. Only the hooks call it, holding BUSY.
   static void finish(WaitNode* n) noexcept;
 
   /// Becomes the combiner if nobody is and nothing is queued (one CAS; never
