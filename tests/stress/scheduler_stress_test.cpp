@@ -3,6 +3,7 @@
 // runs under a watchdog (a hang is a failure) and reports its iteration count.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <coroutine>
 #include <memory>
@@ -122,15 +123,26 @@ TEST(SchedulerStress, DequeEveryItemTakenExactlyOnce) {
       });
     std::mt19937 rng(1);
     long next = 0;
+    long claimed = 0;
     while (next < items) {
       int burst = 1 + static_cast<int>(rng() % 8);
       for (int i = 0; i < burst && next < items; ++i) {
         if (!d.push(&payload[static_cast<std::size_t>(next)])) break;
         ++next;
       }
+      // The owner claims one of its recent pushes from anywhere in the deque
+      // (a join of an older child), racing the thieves for it.
+      if (next > 0 && rng() % 2) {
+        long back = static_cast<long>(rng() % 8);
+        long* p = &payload[static_cast<std::size_t>(next - 1 - std::min(back, next - 1))];
+        if (d.claim(p)) {
+          take(p);
+          ++claimed;
+        }
+      }
       int pops = static_cast<int>(rng() % 6);
       for (int i = 0; i < pops; ++i)
-        if (long* p = d.pop()) take(p);
+        if (long* p = (rng() % 2) ? d.pop() : d.take()) take(p);
     }
     while (long* p = d.pop())
       take(p);
@@ -145,6 +157,7 @@ TEST(SchedulerStress, DequeEveryItemTakenExactlyOnce) {
     }
     EXPECT_EQ(missing, 0) << "capacity " << capacity;
     EXPECT_EQ(duplicated, 0) << "capacity " << capacity;
+    EXPECT_GT(claimed, 0) << "capacity " << capacity;
   }
   weft::test::report_iterations("DequeEveryItemTakenExactlyOnce", items * 2);
 }
