@@ -6,7 +6,7 @@
 #   bench/compare.sh                    all workloads, all peers, 3 rounds
 #   ROUNDS=5 PEERS="tokio go" bench/compare.sh fib spawn_many
 # Env: THREADS (default 2), SCALE, ROUNDS (default 3), PEERS (default
-# "tokio go tbb fiber asyncio uvloop"), WEFT_BUILD_DIR (default build/release),
+# "tokio go tbb fiber asyncio uvloop"; tmc and libfork on request), WEFT_BUILD_DIR (default build/release),
 # RESULTS (file to update, default bench/RESULTS.md; "-" to skip).
 # Python's peers run at SCALE=0.1 (they report their real op counts), as
 # WORKLOADS.md allows; ns/op stays comparable.
@@ -25,10 +25,11 @@ command -v python3 >/dev/null || { echo "compare.sh needs python3 (for the table
 
 # Workload names (the peers' harnesses take names; ids are translated).
 all_names=(spawn_many yield_many ping_pong chained_spawn fib mutex semaphore mpsc mpmc
-           sleep_many timeout_ready parked_memory)
+           sleep_many timeout_ready parked_memory skynet nqueens fanout_oldest)
 declare -A by_id=([W1]=spawn_many [W2]=yield_many [W3]=ping_pong [W4]=chained_spawn [W5]=fib
                   [W6]=mutex [W7]=semaphore [W8]=mpsc [W8b]=mpmc [W9]=sleep_many
-                  [W9b]=timeout_ready [W10]=parked_memory)
+                  [W9b]=timeout_ready [W10]=parked_memory [W13]=skynet [W14]=nqueens
+                  [W15]=fanout_oldest [X13]=skynet_newest)
 workloads=()
 for w in "${@:-all}"; do
   if [[ $w == all ]]; then workloads+=("${all_names[@]}")
@@ -68,8 +69,10 @@ for line in open(path):
     impl = {"onetbb": "tbb", "boost-fiber": "fiber"}.get(d.get("impl"), d.get("impl"))
     runs.setdefault(d["workload"], {}).setdefault(impl, []).append(d)
 order = ["spawn_many", "yield_many", "ping_pong", "chained_spawn", "fib", "mutex", "semaphore",
-         "mpsc", "mpmc", "sleep_many", "timeout_ready", "parked_memory"]
-impls = ["weft", "tokio", "go", "tbb", "fiber", "asyncio", "uvloop"]
+         "mpsc", "mpmc", "sleep_many", "timeout_ready", "parked_memory", "skynet", "nqueens",
+         "fanout_oldest", "skynet_newest"]
+impls = [i for i in ["weft", "tmc", "libfork", "tokio", "go", "tbb", "fiber", "asyncio", "uvloop"]
+         if i == "weft" or any(i in by for by in runs.values())]
 def med(ds, key="ns_per_op"):
     vals = [d[key] for d in ds if key in d]
     return statistics.median(vals) if vals else None

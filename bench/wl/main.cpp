@@ -1,6 +1,7 @@
 // weft-wl: runs the standard workloads and prints one JSON line per workload.
 //
-//   weft-wl all                 W1-W10 (and W8b, W9b)
+//   weft-wl all                 W1-W10 (and W8b, W9b) and W13-W15
+//   weft-wl skynet_newest       a comparison form (id X..., not part of `all`)
 //   weft-wl fib spawn_many      by name
 //   weft-wl W1 W5               by id
 // Env: THREADS (worker threads, default 2), SCALE (op-count factor, default 1).
@@ -48,6 +49,8 @@ void print(const Entry& e, const Context& ctx, const Result& r) {
       e.name.c_str(), ctx.threads, r.ops, r.seconds, ns, peak_rss_kb(), r.ok ? "true" : "false");
   for (auto& [k, v] : r.extra)
     std::printf(",\"%s\":%.3f", k.c_str(), v);
+  for (auto& [k, v] : r.counts)
+    std::printf(",\"%s\":%ld", k.c_str(), v);
   std::printf("}\n");
   std::fflush(stdout);
 }
@@ -96,7 +99,7 @@ int main(int argc, char** argv) {
     std::string arg = argv[i];
     if (arg == "all") {
       for (auto& e : reg)
-        chosen.push_back(&e);
+        if (e.id[0] == 'W') chosen.push_back(&e);
       continue;
     }
     if (arg == "-h" || arg == "--help") return usage(), 0;

@@ -26,6 +26,7 @@ struct Result {
   double seconds = 0;
   bool ok = false;
   std::map<std::string, double> extra;  ///< extra numeric fields for the JSON line
+  std::map<std::string, long> counts;   ///< extra integer fields (a tree's size, a result)
 };
 
 using Function = Result (*)(const Context&);

@@ -157,6 +157,10 @@ TEST(Spawn, SpawnAndBlockOnFromPlainThreads) {
   }
   for (auto& t : threads)
     t.join();
+  // The detached tasks may still be queued: shutdown() would cancel those
+  // before their first step (asyncio.run's rule), so wait for them first.
+  while (sum.load() < 4 * 200)
+    std::this_thread::yield();
   rt.shutdown();
   EXPECT_EQ(sum.load(), 4 * 200);
 }

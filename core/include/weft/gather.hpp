@@ -29,10 +29,20 @@
 //    JoinHandles the caller passed (a move-only value is moved out once, as
 //    `co_await handle` does). An empty handle or Task throws InvalidStateError.
 //
-// Cost: two small coroutine frames and one block (shared state plus one completion
-// listener per task) per gather; each completion is one CAS on a shared word;
-// the awaiting task suspends at most once and is resumed through
-// TaskHeader::wake() (scheduled, never inline). See detail/join_set.hpp.
+// Scheduling (work-first, docs/architecture.md "Fork-join"): when the gather is
+// awaited, each of its tasks that has not started yet and still waits in this
+// worker's run queue runs right there, inside the co_await, in argument order
+// (the order asyncio's loop would start them in; they start ahead of tasks
+// queued earlier by others). A task another worker has stolen, or one that
+// suspends, is waited for. So a tree of gathers unfolds depth-first on each
+// worker, in memory proportional to its depth.
+//
+// Cost: one coroutine frame per gather, plus its handles; when every task is
+// done after the inline pass, nothing else. Otherwise one more frame and one
+// block (shared state plus one completion listener per task); each completion
+// is then one CAS on a shared word; the awaiting task suspends at most once and
+// is resumed through TaskHeader::wake() (scheduled, never inline). See
+// detail/join_set.hpp.
 #pragma once
 
 #include <array>
@@ -128,6 +138,45 @@ TaskHeader* gather_header(const JoinHandle<T>& h) {
   return h.header();
 }
 
+/// The gather's depth-first path: each task of `tasks` that has not started
+/// yet and waits in this worker's run queue runs here, in argument order (the
+/// order asyncio's loop would start them in), unless a task the awaiting task
+/// spawned before the gather still waits to start (then the pass stops and
+/// the wait lets the run queue start them in order). Every task gets its
+/// first step before the gather returns, as on asyncio's loop. True when
+/// every task is done afterwards (the gather needs no wait); without
+/// return_exceptions the first failure (in argument order) is rethrown after
+/// the pass. A pending cancellation of the awaiting task stops the pass: the
+/// wait delivers it.
+template <bool ReturnExceptions, class Tasks>
+bool gather_run_inline(const Tasks& tasks) {
+  TaskHeader* self = tls_context.current;
+  TaskHeader* failed = nullptr;
+  bool all_done = true;
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    TaskHeader* t = gather_header(tasks[i]);
+    if (!t->done()) {
+      if (self && (self->state_.load(std::memory_order_relaxed) & TaskHeader::kCancelPending))
+        return false;
+      // A task still queued behind an older sibling stops the pass: the rest
+      // start in spawn order, from the run queue.
+      if (join_inline(t) == InlineJoin::out_of_order) {
+        all_done = false;
+        break;
+      }
+      if (!t->done()) {
+        all_done = false;
+        continue;
+      }
+    }
+    if constexpr (!ReturnExceptions) {
+      if (!failed && t->error()) failed = t;
+    }
+  }
+  if (failed) gather_rethrow(failed);
+  return all_done;
+}
+
 /// Waits on `tasks` (already started: TaskHeader* or JoinHandles) under the
 /// gather rules; throws the first failure (without return_exceptions) or
 /// CancelledError.
@@ -181,7 +230,8 @@ Task<std::tuple<gather_slot_t<ReturnExceptions, gather_item_value_t<Items>>...>>
       cancel_started(std::index_sequence_for<Items...>{});
       std::rethrow_exception(start_error);
     }
-    co_await gather_wait<ReturnExceptions>(headers);
+    if (!gather_run_inline<ReturnExceptions>(headers))
+      co_await gather_wait<ReturnExceptions>(headers);
     auto collect = [&]<std::size_t... I>(std::index_sequence<I...>) {
       if constexpr (ReturnExceptions)
         return std::tuple<gather_slot_t<true, gather_item_value_t<Items>>...>(
@@ -215,7 +265,8 @@ Task<std::vector<gather_slot_t<ReturnExceptions, gather_item_value_t<Item>>>> ga
         h.cancel();
     std::rethrow_exception(start_error);
   }
-  co_await gather_wait<ReturnExceptions>(handles);
+  if (!gather_run_inline<ReturnExceptions>(handles))
+    co_await gather_wait<ReturnExceptions>(handles);
   out.reserve(handles.size());
   for (auto& h : handles) {
     if constexpr (ReturnExceptions)

@@ -26,6 +26,13 @@
 //    and the last handle is gone. Move a parameter whose lifetime matters (a
 //    socket, a lock guard) into a local inside the body.
 //
+// Scheduling: awaiting a task that has not started yet and still waits in the
+// awaiting worker's run queue runs it right there, inside the co_await
+// (work-first), if that keeps its spawner's spawn order: it is the newest
+// queued task, or the awaiting task spawned it in its current step and every
+// earlier spawn of that step has started. So fork-join code stays depth-first
+// whatever order it awaits its children in (docs/architecture.md, "Fork-join").
+//
 // Thread-safety: every member may be called from any thread concurrently with
 // the task running; a single JoinHandle object is not itself synchronised for
 // concurrent assignment. Waiters are resumed on a weft worker (scheduled, never
@@ -43,6 +50,13 @@
 namespace weft {
 
 namespace detail {
+/// Runs the task of `header` right here if it waits, not yet started, in the
+/// calling worker's run queue and running it now keeps its spawner's spawn
+/// order (the work-first join of `co_await handle`, also used by gather and
+/// TaskGroup; see Worker::try_run_inline). Any thread; not_queued off a
+/// worker, outside a task, or when the task is not queued on this worker.
+InlineJoin join_inline(TaskHeader* header) noexcept;
+
 /// Join awaiting, shared by JoinHandle<T> for every T.
 struct JoinAwaiterBase : Suspension, CompletionListener {
   TaskHeader* target = nullptr;

@@ -124,6 +124,12 @@ Withdraw YieldAwaiter::withdraw_yield(Suspension* self, TaskHeader*) noexcept {
 
 // ---- join ----
 
+InlineJoin join_inline(TaskHeader* header) noexcept {
+  Worker* w = tls_context.worker;
+  if (!w || !tls_context.current) return InlineJoin::not_queued;
+  return w->try_run_inline(header);
+}
+
 bool JoinAwaiterBase::ready() const {
   if (target == tls_context.current) throw InvalidStateError("weft: a task cannot await itself");
   return target->done();
@@ -131,9 +137,7 @@ bool JoinAwaiterBase::ready() const {
 
 bool JoinAwaiterBase::suspend(std::coroutine_handle<> h) {
   waiter = require_current_task("co_await JoinHandle");
-  if (Worker* w = tls_context.worker) {
-    if (w->try_run_inline(target) && target->done()) return false;
-  }
+  if (join_inline(target) == InlineJoin::ran && target->done()) return false;
   withdraw = &withdraw_join;
   what = "join";
   on_complete = &on_target_complete;

@@ -110,7 +110,7 @@ void Scheduler::schedule_new(TaskHeader* t) noexcept {
   if (Worker* w = local_worker(this)) {
     // Owner-only counter: a plain store with release (see live_tasks()).
     w->spawned_.store(w->spawned_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-    w->push_back(t);  // FIFO: tasks start in the order they were spawned
+    w->push_spawned(t);  // FIFO: tasks start in the order they were spawned
   } else {
     external_spawns_.fetch_add(1, std::memory_order_release);
     push_inject(t);

@@ -24,10 +24,13 @@
 //   - a registry of its suspended tasks (task_registry.hpp) and a hierarchical
 //     timer wheel (worker_timers.hpp) for the timers its tasks arm.
 // Fork-join stays depth-first without a LIFO run queue: a task that awaits a
-// child still at the back of the run queue pops it from there and runs it
-// inline (work-first, as oneTBB's wait does), so W5 fib keeps a few dozen
-// live frames per worker, and thieves take the oldest spawns, which are the
-// biggest subtrees.
+// child still waiting in its worker's run queue (the newest spawn, or an
+// older one: awaiting the first of ten children) claims the child's entry
+// and runs it inline (work-first, as oneTBB's wait does); gather and TaskGroup
+// do the same for their children in spawn order. So the tree unfolds
+// depth-first whatever the join order (W5 fib, W13-W15 keep a few dozen live
+// frames per worker), and thieves take the oldest spawns, which are the
+// biggest subtrees. See docs/architecture.md, "Fork-join".
 // The runtime has one global inject queue (moodycamel::ConcurrentQueue) for tasks
 // spawned or woken from outside the workers and for overflow. Every
 // kMaintenanceInterval (61, as Go and Tokio) ticks a worker looks at the inject
@@ -102,11 +105,22 @@ class Worker {
   void push_lifo(TaskHeader* t) noexcept;  ///< a task this worker woke
   void push_back(TaskHeader* t) noexcept;  ///< spawned or yielded: back of the run queue
 
-  /// Work-first join (as oneTBB's wait does): if `child` is the task at the
-  /// bottom of this worker's deque, pop it and run it right here, inside the
-  /// awaiting task's co_await, instead of suspending the awaiter. Returns true
-  /// if it ran the child (which may have finished or suspended).
-  bool try_run_inline(TaskHeader* child);
+  /// Work-first join (as oneTBB's wait does): if `child` waits, not yet
+  /// started, in this worker's run queue, claim its entry and run it right
+  /// here, inside the awaiting task's co_await, instead of suspending the
+  /// awaiter. The claim keeps the spawn order a task's children start in:
+  /// it takes the newest entry (as a LIFO join always did), or an older one
+  /// only if the awaiting task spawned it in its current step and no task it
+  /// spawned before that still waits to start (out_of_order otherwise).
+  InlineJoin try_run_inline(TaskHeader* child);
+  /// Runs here, oldest first, every task the running task spawned in its
+  /// current step that still waits to start in this run queue (TaskGroup's
+  /// join: the children start in spawn order, depth-first). Stops early when
+  /// the running task has a cancellation pending.
+  void run_step_spawns_inline();
+  /// A task the running task spawned: back of the run queue, remembered as
+  /// that task's spawn for try_run_inline()'s order rule.
+  void push_spawned(TaskHeader* t) noexcept;
 
   /// While a batch of wake-ups is delivered (timers firing, I/O readiness),
   /// pushes do not each notify a parked worker; end_wake_batch() notifies once.
@@ -142,6 +156,9 @@ class Worker {
   TaskHeader* steal_work();
   TaskHeader* steal_from(Worker& victim) noexcept;
   void run_task(TaskHeader* t);
+  /// Runs a task whose queue entry the caller has just claimed, nested in the
+  /// running task's step (which it saves and restores).
+  void run_claimed(TaskHeader* child);
   void maintenance();
   /// After a push to this worker's LIFO slot or run queue: wake a parked worker
   /// if nobody searches (once per wake batch).
@@ -154,6 +171,8 @@ class Worker {
   Scheduler& sched_;
   const unsigned index_;
   ChaseLevDeque<TaskHeader*> runq_;
+  std::unique_ptr<TaskHeader*[]> slot_spawner_;
+  std::unique_ptr<std::int64_t[]> slot_prev_spawn_;
   alignas(kCacheLine) detail::Atomic<TaskHeader*> lifo_{nullptr};
   Parker parker_;
   TaskRegistry registry_;
@@ -164,6 +183,11 @@ class Worker {
   std::uint32_t rng_;
   std::uint32_t seen_cancel_epoch_ = 0;
   unsigned inline_depth_ = 0;
+  // Spawn order for try_run_inline(), owner-only: who pushed each run-queue
+  // slot (null: a wake or a yield), and for a spawn the index of the previous
+  // spawn of the same task in the same step (a chain, newest first; -1 ends it).
+  TaskHeader* step_task_ = nullptr;  ///< the task whose step is running now
+  std::int64_t step_last_spawn_ = -1;
   bool batching_ = false;
   bool batched_push_ = false;
   Thread thread_;

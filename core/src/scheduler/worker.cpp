@@ -16,6 +16,8 @@ Worker::Worker(Scheduler& sched, unsigned index)
     : sched_(sched),
       index_(index),
       runq_(kLocalQueueCapacity),
+      slot_spawner_(std::make_unique<TaskHeader*[]>(kLocalQueueCapacity)),
+      slot_prev_spawn_(std::make_unique<std::int64_t[]>(kLocalQueueCapacity)),
       parker_(sched.driver()),
       timers_(sched.start_ns()),
       rng_(0x9E3779B9u * (index + 1)) {}
@@ -100,7 +102,25 @@ void Worker::push_lifo(TaskHeader* t) noexcept {
 }
 
 void Worker::push_back(TaskHeader* t) noexcept {
-  if (!runq_.push(t)) {  // full: overflow to the global queue
+  const std::int64_t i = runq_.next_index();
+  if (runq_.push(t)) {
+    slot_spawner_[static_cast<std::size_t>(i) & (kLocalQueueCapacity - 1)] = nullptr;
+  } else {  // full: overflow to the global queue
+    sched_.inject_.push(t);
+    bump(overflows_);
+  }
+  notify_after_push();
+}
+
+void Worker::push_spawned(TaskHeader* t) noexcept {
+  const std::int64_t i = runq_.next_index();
+  if (runq_.push(t)) {
+    TaskHeader* spawner = tls_context.current;
+    const std::size_t slot = static_cast<std::size_t>(i) & (kLocalQueueCapacity - 1);
+    slot_spawner_[slot] = spawner;
+    slot_prev_spawn_[slot] = spawner == step_task_ ? step_last_spawn_ : -1;
+    if (spawner == step_task_) step_last_spawn_ = i;
+  } else {  // full: overflow to the global queue
     sched_.inject_.push(t);
     bump(overflows_);
   }
@@ -121,7 +141,7 @@ TaskHeader* Worker::find_work() {
     // Fairness: the global queue and our own run queue get a turn even when
     // the LIFO slot never runs dry.
     if (TaskHeader* t = sched_.inject_.pop()) return t;
-    if (TaskHeader* t = runq_.steal()) return t;
+    if (TaskHeader* t = runq_.take()) return t;
   }
   if (lifo_.load(std::memory_order_relaxed)) {
     // acquire: pairs with the thief-or-owner exchange; the task was published by its waker.
@@ -134,7 +154,7 @@ TaskHeader* Worker::find_work() {
     }
   }
   lifo_streak_ = 0;
-  if (TaskHeader* t = runq_.steal()) return t;
+  if (TaskHeader* t = runq_.take()) return t;
   if (TaskHeader* t = sched_.inject_.pop()) return t;
   return steal_work();
 }
@@ -218,6 +238,8 @@ void Worker::run_task(TaskHeader* t) {
     }
   }
   t->clear_flag(TaskHeader::kKeepResult);  // about this resumption only
+  step_task_ = t;                          // a new step: its spawns start a new chain
+  step_last_spawn_ = -1;
   ThreadContext& c = tls_context;
   c.current = t;
   c.budget = kTaskBudget;
@@ -256,23 +278,78 @@ void cancel_for_shutdown(TaskHeader* t) noexcept {
   t->cancel();
 }
 
-bool Worker::try_run_inline(TaskHeader* child) {
-  if (inline_depth_ >= kMaxInlineDepth || child->runtime_id() != sched_.id()) return false;
-  // The run queue's bottom is the newest spawn: the child, if nobody took it.
-  TaskHeader* bottom = runq_.pop();
-  if (bottom != child) {
-    if (bottom && !runq_.push(bottom)) sched_.inject_.push(bottom);  // put it back
-    return false;
+InlineJoin Worker::try_run_inline(TaskHeader* child) {
+  if (inline_depth_ >= kMaxInlineDepth) return InlineJoin::not_queued;
+  // Pointer comparisons only until found: a task queued here is alive (and of
+  // this runtime), while `child` may have finished elsewhere and be gone.
+  const std::int64_t i = runq_.find(child);
+  if (i < 0) return InlineJoin::not_queued;
+  if (i != runq_.newest_index()) {
+    // An older entry (a join of the first of ten children, a gather in
+    // argument order): only a spawn of the awaiting task's current step, and
+    // only if no earlier spawn of that step still waits to start, so that
+    // the task's children start in spawn order. The chain skips the spawns
+    // already started (path compression keeps the walks short).
+    constexpr std::size_t mask = kLocalQueueCapacity - 1;
+    const std::size_t slot = static_cast<std::size_t>(i) & mask;
+    if (slot_spawner_[slot] != step_task_ || !step_task_) return InlineJoin::not_queued;
+    // Below the oldest index every entry has been handed out (and its slot
+    // may hold a newer one), so the walk ends there.
+    const std::int64_t oldest = runq_.oldest_index();
+    std::int64_t j = slot_prev_spawn_[slot];
+    while (j >= oldest && !runq_.holds(j))
+      j = slot_prev_spawn_[static_cast<std::size_t>(j) & mask];
+    if (j >= oldest) return InlineJoin::out_of_order;
+    slot_prev_spawn_[slot] = -1;  // every earlier spawn of the step has started
   }
-  // We popped it, so we own its queue entry: run it as if the loop had found it.
+  // Take its entry out; a thief that won it first keeps it.
+  if (!runq_.claim_at(i, child)) return InlineJoin::not_queued;
+  run_claimed(child);
+  return InlineJoin::ran;
+}
+
+void Worker::run_step_spawns_inline() {
+  TaskHeader* const self = tls_context.current;
+  if (!self || self != step_task_) return;
+  constexpr std::size_t mask = kLocalQueueCapacity - 1;
+  constexpr std::size_t kBatch = 64;
+  std::int64_t batch[kBatch];
+  for (;;) {
+    if (inline_depth_ >= kMaxInlineDepth) return;
+    // The chain runs newest first: keep the oldest kBatch pending spawns.
+    const std::int64_t oldest = runq_.oldest_index();
+    std::size_t n = 0, seen = 0;
+    for (std::int64_t j = step_last_spawn_; j >= oldest;
+         j = slot_prev_spawn_[static_cast<std::size_t>(j) & mask])
+      if (runq_.holds(j)) batch[seen++ % kBatch] = j;
+    if (seen == 0) return;
+    n = seen < kBatch ? seen : kBatch;
+    // batch holds the last n pending ones found (the oldest), ending at
+    // (seen - 1) % kBatch with the oldest of all.
+    for (std::size_t k = 0; k < n; ++k) {
+      const std::int64_t i = batch[(seen - 1 - k) % kBatch];
+      if (self->state_.load(std::memory_order_relaxed) & TaskHeader::kCancelPending) return;
+      TaskHeader* t = runq_.at(i);
+      if (!t || !runq_.claim_at(i, t)) continue;  // stolen meanwhile
+      run_claimed(t);
+    }
+    if (seen <= kBatch) return;
+  }
+}
+
+void Worker::run_claimed(TaskHeader* child) {
+  // We hold its queue entry: run it as if the loop had found it.
   bump(inline_joins_);
   ThreadContext& c = tls_context;
   const ThreadContext saved = c;
+  TaskHeader* const saved_step_task = step_task_;
+  const std::int64_t saved_last_spawn = step_last_spawn_;
   ++inline_depth_;
   run_task(child);
   --inline_depth_;
   c = saved;
-  return true;
+  step_task_ = saved_step_task;
+  step_last_spawn_ = saved_last_spawn;
 }
 
 WorkerMetrics Worker::metrics() const noexcept {

@@ -40,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "scheduler/scheduler.hpp"
 #include "weft/detail/atomic.hpp"
 #include "weft/detail/frame_allocator.hpp"
 #include "weft/detail/thread_context.hpp"
@@ -548,6 +549,12 @@ bool TaskGroup::JoinAwaiter::await_ready() {
         "the group (created at " +
         detail::describe(g.where_) + ")");
   g.join_started_ = true;
+  if (!body_error_ && !(g.state_->word() & detail::GroupState::kAborting)) {
+    // Work-first (docs/architecture.md, "Fork-join"): the children this task
+    // spawned in its current step and that still wait in this worker's run
+    // queue run here, oldest first, before the join waits for the rest.
+    if (detail::Worker* w = detail::tls_context.worker) w->run_step_spawns_inline();
+  }
   return g.state_->begin_exit(std::move(body_error_));
 }
 

@@ -58,6 +58,13 @@ enum class Withdraw : std::uint8_t {
   too_late,
 };
 
+/// What a work-first join (Worker::try_run_inline) did with the awaited task.
+enum class InlineJoin : std::uint8_t {
+  ran,           ///< it ran here, to completion or to its first suspension
+  not_queued,    ///< it is not waiting to start in this worker's run queue
+  out_of_order,  ///< it waits here, but behind an older task its awaiter spawned
+};
+
 /// Embedded in every weft awaiter that suspends a task: how to withdraw it, and
 /// what to call it in a task dump.
 struct Suspension {
