@@ -105,11 +105,14 @@ class Runtime {
   ///    stderr ("weft: exception in callback (call_soon_threadsafe): ...",
   ///    asyncio's default exception handler) and the next callback runs.
   ///  - Throws RuntimeError once the runtime is closed (shutting down or shut
-  ///    down: asyncio's "Event loop is closed"). Callbacks still queued when
-  ///    the shutdown cancels the runner are destroyed without running
-  ///    (asyncio's loop.close() drops its pending callbacks too); so are those
-  ///    of a call that raced with the shutdown, or whose runner task could not
-  ///    be started (out of memory): that call throws.
+  ///    down: asyncio's "Event loop is closed"); the callable is destroyed.
+  ///  - The shutdown stops the runner at its next yield (a runner spawned
+  ///    just before it may stop before its first callback): the callbacks
+  ///    still queued then are destroyed without running, when the Runtime is
+  ///    destroyed (asyncio's loop.close() drops its pending callbacks too). If the runner task
+  ///    cannot be started (out of memory, or the runtime stopped in between),
+  ///    the callbacks queued at that moment are destroyed and the call that
+  ///    tried to start it rethrows.
   /// Progress: one allocation for the callable, one CAS push on the
   /// runtime's call queue (lock-free); the call that finds the queue idle
   /// also spawns the runner task (one more allocation). The runner takes the

@@ -40,8 +40,8 @@
 //    ConcurrentFuture object must not be assigned while another thread uses it.
 //
 // Progress and cost
-//   run_coroutine_threadsafe   one allocation for the waiter, the spawn
-//                              (lock-free) and one lock-free push of the
+//   run_coroutine_threadsafe   one allocation for the waiter, the spawn (as
+//                              Runtime::spawn) and one lock-free push of the
 //                              waiter onto the task's completion listeners
 //   completion                 one release store and one futex wake (a
 //                              syscall) in the task's completion, on its worker

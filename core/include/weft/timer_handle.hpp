@@ -29,13 +29,15 @@
 // not be assigned while another thread uses it.
 //
 // Progress and cost
-//   call_later / call_at   two allocations (the shared state with the
-//                          callback, the timer task's frame) and a spawn
-//                          (lock-free, Runtime::spawn); the wheel entry is
-//                          armed by the task on its worker: O(1)
-//   cancel()               one CAS (wait-free) and, if it won, the task's
-//                          cancel() (lock-free; never waits for its worker)
-//   cancelled(), when()    one load / no shared access (wait-free)
+//   call_later / call_at   three allocations (the callable, the shared
+//                          state, the timer task's frame) and a spawn (as
+//                          Runtime::spawn); the wheel entry is armed by the
+//                          task on its worker: O(1)
+//   cancel()               two loads and one CAS (wait-free) and, if it won,
+//                          the task's cancel() (lock-free; never waits for
+//                          its worker)
+//   cancelled()            two loads (wait-free)
+//   when()                 no shared access
 #pragma once
 
 #include <cstdint>
