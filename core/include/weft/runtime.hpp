@@ -15,7 +15,13 @@
 // with the earliest timer deadline as its timeout. docs/architecture.md has the
 // full picture; core/src/scheduler/scheduler.hpp explains the design choices.
 //
-// Shutdown (the destructor, or the end of run()): every task still alive is
+// Plain threads talk to a runtime through spawn() and block_on() above, and
+// through the bridge of weft/threadsafe.hpp: call_soon_threadsafe(),
+// call_later() / call_at() (below) and weft::run_coroutine_threadsafe().
+//
+// Shutdown (the destructor, or the end of run()): the runtime closes (calls
+// to call_soon_threadsafe, call_later, call_at and run_coroutine_threadsafe
+// throw RuntimeError from then on), every task still alive is
 // cancelled, given `shutdown_timeout` to finish its cleanup, then the workers
 // are joined. Tasks that refuse to finish in time are reported on stderr by name
 // and their frames are destroyed where no JoinHandle still refers to them.
@@ -28,15 +34,19 @@
 #include <string_view>
 
 #include "weft/debug.hpp"
+#include "weft/detail/callback.hpp"
 #include "weft/join_handle.hpp"
 #include "weft/metrics.hpp"
 #include "weft/task.hpp"
+#include "weft/time.hpp"
+#include "weft/timer_handle.hpp"
 
 namespace weft {
 
 namespace detail {
 class Scheduler;
 class Driver;
+class CallQueue;
 void block_until_complete(TaskHeader* task);
 }  // namespace detail
 
@@ -84,6 +94,60 @@ class Runtime {
     return JoinHandle<T>(static_cast<detail::Promise<T>*>(header));
   }
 
+  /// asyncio's loop.call_soon_threadsafe(fn): runs `fn()` on one of the
+  /// runtime's workers soon. Any thread (plain or worker).
+  ///  - Callbacks run one at a time, in the order their calls were accepted
+  ///    (one total order; calls made by one thread run in the order it made
+  ///    them), each inside a runner task ("weft-call-soon"), so a callback may
+  ///    spawn() and use Runtime::current() but not co_await. A callback that
+  ///    blocks holds up the ones behind it (as in asyncio's loop).
+  ///  - An exception thrown by `fn` (CancelledError too) is reported on
+  ///    stderr ("weft: exception in callback (call_soon_threadsafe): ...",
+  ///    asyncio's default exception handler) and the next callback runs.
+  ///  - Throws RuntimeError once the runtime is closed (shutting down or shut
+  ///    down: asyncio's "Event loop is closed"); the callable is destroyed.
+  ///  - The shutdown stops the runner at its next yield (a runner spawned
+  ///    just before it may stop before its first callback): the callbacks
+  ///    still queued then are destroyed without running, when the Runtime is
+  ///    destroyed (asyncio's loop.close() drops its pending callbacks too). If the runner task
+  ///    cannot be started (out of memory, or the runtime stopped in between),
+  ///    the callbacks queued at that moment are destroyed and the call that
+  ///    tried to start it rethrows.
+  /// Progress: one allocation for the callable, one CAS push on the
+  /// runtime's call queue (lock-free); the call that finds the queue idle
+  /// also spawns the runner task (one more allocation). The runner takes the
+  /// queue in batches (one CAS each) and yields to other tasks every 64
+  /// callbacks.
+  template <class F>
+  void call_soon_threadsafe(F&& fn) {
+    post_callback(detail::make_callback(std::forward<F>(fn)));
+  }
+
+  /// asyncio's loop.call_later(delay, fn): runs `fn()` on a worker once
+  /// `delay` has passed; returns a TimerHandle (cancel(), cancelled(),
+  /// when(); weft/timer_handle.hpp has the semantics). Any thread. A delay
+  /// <= 0 runs it as soon as possible (asyncio); a delay beyond
+  /// INT64_MAX ns (292 years) is clamped to it; a NaN (floating-point) delay
+  /// throws std::invalid_argument. Throws RuntimeError once the runtime is
+  /// closed. Cost: see weft/timer_handle.hpp.
+  template <class Rep, class Period, class F>
+  TimerHandle call_later(std::chrono::duration<Rep, Period> delay, F&& fn) {
+    const std::int64_t d = detail::delay_ns(delay, "weft::Runtime::call_later: delay");
+    const std::int64_t now = detail::to_ns(Clock::now());
+    const std::int64_t when = d > INT64_MAX - now ? INT64_MAX : now + d;
+    return start_timer(when, detail::make_callback(std::forward<F>(fn)), "call_later");
+  }
+  /// asyncio's loop.call_at(when, fn): call_later with an absolute deadline on
+  /// weft::Clock (a time point in the past runs it as soon as possible).
+  template <class F>
+  TimerHandle call_at(Clock::time_point when, F&& fn) {
+    return start_timer(detail::to_ns(when), detail::make_callback(std::forward<F>(fn)), "call_at");
+  }
+
+  /// True once the runtime has begun shutting down (asyncio's loop.is_closed()):
+  /// the bridge calls above and run_coroutine_threadsafe() throw RuntimeError.
+  bool is_closed() const noexcept;
+
   /// The runtime of the calling task (asyncio.get_running_loop()). Throws
   /// weft::RuntimeError when called outside a weft task or worker.
   static Runtime& current();
@@ -108,9 +172,14 @@ class Runtime {
 
  private:
   static void check_not_on_worker();
+  void post_callback(detail::CallbackPtr fn);
+  TimerHandle start_timer(std::int64_t when_ns, detail::CallbackPtr fn, const char* what);
   detail::TaskHeader* adopt(detail::TaskHeader* promise, std::coroutine_handle<> frame,
                             std::string_view name);
 
+  // Declared first, destroyed last: the runner task and the scheduler's
+  // shutdown refer to the call queue.
+  std::unique_ptr<detail::CallQueue> calls_;
   std::unique_ptr<detail::Scheduler> sched_;
 };
 

@@ -15,6 +15,8 @@
 #include "weft/task.hpp"
 #include "weft/task_group.hpp"
 #include "weft/this_task.hpp"
+#include "weft/threadsafe.hpp"
 #include "weft/time.hpp"
+#include "weft/timer_handle.hpp"
 #include "weft/wait.hpp"
 #include "weft/yield.hpp"

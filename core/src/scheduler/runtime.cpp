@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "bridge/call_queue.hpp"
 #include "scheduler/scheduler.hpp"
 #include "sys/futex.hpp"
 #include "weft/detail/atomic.hpp"
@@ -12,7 +13,9 @@
 
 namespace weft {
 
-Runtime::Runtime(RunOptions options) : sched_(std::make_unique<detail::Scheduler>(this, options)) {
+Runtime::Runtime(RunOptions options)
+    : calls_(std::make_unique<detail::CallQueue>()),
+      sched_(std::make_unique<detail::Scheduler>(this, options)) {
   sched_->start();
 }
 
@@ -23,7 +26,9 @@ Runtime::~Runtime() {
 void Runtime::shutdown() {
   if (detail::local_worker(sched_.get()))
     throw InvalidStateError("weft::Runtime::shutdown: called from one of its own workers");
+  calls_->close();  // the bridge refuses new calls before the tasks are cancelled
   sched_->shutdown();
+  // Callbacks still queued are destroyed with the call queue (~Runtime).
 }
 
 detail::Driver& Runtime::driver() noexcept {
