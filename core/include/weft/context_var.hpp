@@ -59,7 +59,8 @@
 //                   of the variables set in the context (under 5 ns: bench/RESULTS.md)
 //   set(), reset()  one allocation for the new map (copy-on-write), one for the
 //                   value (set); O(n) in the variables set in the context
-//   spawn           an empty context costs two loads and a branch; a non-empty
+//   spawn           until the process's first set(): one load and a branch;
+//                   then an empty context costs a few loads more; a non-empty
 //                   one O(1): a reference count and the child's TaskInfo
 //                   (one allocation)
 #pragma once

@@ -66,7 +66,8 @@ detail::TaskHeader* Runtime::adopt(detail::TaskHeader* p, std::coroutine_handle<
   try {
     if (!name.empty()) detail::set_task_name(p, name);
     // asyncio.create_task copies the current context: O(1), a shared reference.
-    if (detail::ContextMap* m = detail::current_context_map()) detail::inherit_context(p, m);
+    if (detail::context_vars_used.load(std::memory_order_relaxed))
+      if (detail::ContextMap* m = detail::current_context_map()) detail::inherit_context(p, m);
   } catch (...) {  // std::bad_alloc: the Task keeps its unstarted frame, nothing leaks
     detail::free_task_info(p);
     p->info_.store(nullptr, std::memory_order_relaxed);

@@ -8,8 +8,8 @@
 namespace weft::detail {
 namespace {
 
-detail::Atomic<std::uint64_t> next_var_key{1};
-detail::Atomic<std::uint64_t> next_context_id{1};
+constinit detail::Atomic<std::uint64_t> next_var_key{1};
+constinit detail::Atomic<std::uint64_t> next_context_id{1};
 
 /// Releases the thread's context at thread exit. A separate thread_local so
 /// that tls_thread_context stays trivial (no TLS guard on get()).
@@ -84,6 +84,9 @@ ContextSlot& current_context_slot() {
     slot = &tls_thread_context;
   }
   if (slot->id == 0) slot->id = next_context_id.fetch_add(1, std::memory_order_relaxed);
+  // Relaxed: see context_vars_used; the load keeps the word read-shared.
+  if (!context_vars_used.load(std::memory_order_relaxed))
+    context_vars_used.store(true, std::memory_order_relaxed);
   return *slot;
 }
 

@@ -4,8 +4,10 @@
 // of TaskHeader is paid by every task (W10 parked_memory counts it, and a
 // frame that grows past a 64-byte size class costs 64 more), while most
 // programs never set a context variable. TaskInfo is allocated lazily, so a
-// task that never sees a context pays nothing, and a spawn from a task
-// without one costs the loads of current_context_map() and a branch. A spawn
+// task that never sees a context pays nothing. A spawn looks at the context
+// only once some set() has run in the process (context_vars_used: one load of
+// a read-shared word and a branch until then), and then costs the loads of
+// current_context_map() and a branch when the spawner's context is empty. A spawn
 // from a task *with* one allocates the child's TaskInfo (the price of the
 // copy, as Python allocates a Context per create_task). get() then costs a
 // TLS load and two dependent loads before the map scan (figure in
@@ -20,6 +22,12 @@
 #include "weft/detail/thread_context.hpp"
 
 namespace weft::detail {
+
+/// Becomes true at the first set() in the process and stays so. A non-empty
+/// context exists only after a set() that happens-before whatever reads it (the
+/// map reaches other threads with tasks and jobs), so a relaxed load that
+/// finds false proves the reader's context empty.
+inline constinit detail::Atomic<bool> context_vars_used{false};
 
 /// The context of code running outside any task on this thread (a plain
 /// thread, a blocking-pool thread while it runs a job). Its map is released at
