@@ -22,8 +22,9 @@
 //    context, as an awaited coroutine does in asyncio: its set() is seen by
 //    the awaiter.
 //  - to_thread and run_in_executor run the callable in a copy of the awaiting
-//    task's context (asyncio.to_thread copies it; weft does the same for
-//    run_in_executor). What the callable sets stays in that copy.
+//    task's context (asyncio.to_thread copies it; asyncio's run_in_executor
+//    does not, weft's does). What the callable sets stays in that copy; a
+//    Token made in the task is foreign to it (a different Context).
 //  - Code outside any task (a plain thread, main() before run()) has its
 //    thread's own context, so get/set/reset work there too; a task spawned or
 //    block_on()-ed from there starts with a copy of it (asyncio.run does the
@@ -50,9 +51,11 @@
 // safe to run on any thread.
 //
 // Lifetime: a task's context is released when its frame is destroyed (after
-// the task finished and its last JoinHandle went away). A ContextVar must
-// outlive its uses (declare it at namespace scope, as Python programs do at
-// module level); the values it set live on in contexts independently of it.
+// the task finished and its last JoinHandle went away); a job's copy when the
+// callable returns (or with the job, if it never ran). A ContextVar must
+// outlive its uses and its Tokens (declare it at namespace scope, as Python
+// programs do at module level); the values it set live on in contexts
+// independently of it.
 //
 // Cost and progress (all wait-free apart from allocation):
 //   get()           no allocation; a TLS load, two dependent loads and a scan
