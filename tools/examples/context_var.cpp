@@ -30,7 +30,7 @@
 //       log("伺服器啟動")
 //       async with asyncio.TaskGroup() as tg:
 //           tg.create_task(handle("req-1", 0.1))
-//           tg.create_task(handle("req-2", 1.0))
+//           tg.create_task(handle("req-2", 3.0))
 //       log("全部完成")
 //       token = request_id.set("admin")
 //       log("管理工作")
@@ -46,7 +46,9 @@
 // One worker thread, like asyncio's event loop. Each handler's set() changes
 // its own task's context only; the query task it spawns and the blocking
 // audit it sends to a thread see a copy, and what the thread sets stays
-// there. main's context keeps its default throughout.
+// there. main's context keeps its default throughout. req-2 waits 3 s (150
+// ms at the tests' time scale) so that its query comes after req-1's thread
+// call even when a loaded machine delays that call.
 #include <cstdio>
 #include <string>
 
@@ -83,7 +85,7 @@ weft::Task<void> async_main() {
   log("伺服器啟動");
   auto body = [](weft::TaskGroup& tg) -> weft::Task<void> {
     tg.spawn(handle("req-1", 0.1));
-    tg.spawn(handle("req-2", 1.0));
+    tg.spawn(handle("req-2", 3.0));
     co_return;
   };
   co_await weft::task_group(body);
