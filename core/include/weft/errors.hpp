@@ -40,6 +40,14 @@ class InvalidStateError : public std::logic_error {
   using std::logic_error::logic_error;
 };
 
+/// A lookup found nothing (Python's LookupError): ContextVar::get() of a
+/// variable that has no value in the current context and no default. The
+/// message names the variable.
+class LookupError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 /// The operation needs a running weft runtime and there is none on this thread
 /// (asyncio's "RuntimeError: no running event loop"), or the runtime is shutting down.
 class RuntimeError : public std::runtime_error {

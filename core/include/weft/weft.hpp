@@ -3,6 +3,7 @@
 
 #include "weft/as_completed.hpp"
 #include "weft/blocking.hpp"
+#include "weft/context_var.hpp"
 #include "weft/debug.hpp"
 #include "weft/errors.hpp"
 #include "weft/exception_group.hpp"

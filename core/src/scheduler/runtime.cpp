@@ -8,6 +8,7 @@
 #include "scheduler/scheduler.hpp"
 #include "sys/futex.hpp"
 #include "weft/detail/atomic.hpp"
+#include "weft/detail/current_context.hpp"
 #include "weft/detail/task_info.hpp"
 #include "weft/yield.hpp"
 
@@ -67,13 +68,22 @@ detail::TaskHeader* Runtime::adopt(detail::TaskHeader* p, std::coroutine_handle<
   if (!sched_->accepting()) throw RuntimeError("weft::spawn: the runtime has shut down");
   if (p->frame() != frame)
     throw InvalidStateError("weft::spawn: unsupported coroutine frame layout for this compiler");
+  try {
+    if (!name.empty()) detail::set_task_name(p, name);
+    // asyncio.create_task copies the current context: O(1), a shared reference.
+    if (detail::context_vars_used.load(std::memory_order_relaxed))
+      if (detail::ContextMap* m = detail::current_context_map()) detail::inherit_context(p, m);
+  } catch (...) {  // std::bad_alloc: the Task keeps its unstarted frame, nothing leaks
+    detail::free_task_info(p);
+    p->info_.store(nullptr, std::memory_order_relaxed);
+    throw;
+  }
   p->set_flag(H::kRoot);
   p->resume_point_ = frame;
   // One reference for the scheduler (dropped at completion), one for the handle.
   p->refs_.store(2, std::memory_order_relaxed);
   p->state_.store(H::kScheduled | (std::uint32_t{sched_->id()} << H::kRuntimeShift),
                   std::memory_order_relaxed);
-  if (!name.empty()) detail::set_task_name(p, name);
   if (sched_->debug()) sched_->debug_track(p);
   sched_->schedule_new(p);
   return p;

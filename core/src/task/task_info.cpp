@@ -16,6 +16,10 @@ TaskInfo* make_info() {
 }
 }  // namespace
 
+TaskInfo::~TaskInfo() {
+  ContextMap::release(vars.map);
+}
+
 TaskInfo& task_info(TaskHeader* task) {
   TaskInfo* info = task->info_.load(std::memory_order_acquire);
   if (info) return *info;

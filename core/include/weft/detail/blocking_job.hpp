@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "weft/detail/atomic.hpp"
+#include "weft/detail/context_map.hpp"
 #include "weft/detail/task_header.hpp"
 
 namespace weft::detail {
@@ -29,7 +30,11 @@ class BlockingJob {
   static constexpr std::uint32_t kDone = 2;
   static constexpr std::uint32_t kAbandoned = 3;  ///< the awaiter left before the job started
 
-  virtual ~BlockingJob() = default;
+  BlockingJob() = default;
+  BlockingJob(const BlockingJob&) = delete;
+  BlockingJob& operator=(const BlockingJob&) = delete;
+  /// Releases the context copy if the callable never ran.
+  virtual ~BlockingJob();
 
   /// Executor side: runs the callable unless abandoned, wakes the awaiter,
   /// drops the executor's reference. Never throws.
@@ -38,8 +43,9 @@ class BlockingJob {
   /// cancel_futures): the awaiter resumes with CancelledError.
   void discard() noexcept;
 
-  /// Awaiter side.
-  void set_waiter(TaskHeader* t) noexcept { waiter_.store(t, std::memory_order_relaxed); }
+  /// Awaiter side, before submitting: the task to wake, and a copy (one more
+  /// reference) of its current context for the callable.
+  void set_waiter(TaskHeader* t) noexcept;
   /// Takes the waiter back (cancellation). True if the job had not woken it yet.
   bool withdraw() noexcept;
   bool discarded() const noexcept { return discarded_; }
@@ -57,6 +63,9 @@ class BlockingJob {
   detail::Atomic<TaskHeader*> waiter_{nullptr};
   detail::Atomic<std::uint32_t> phase_{kQueued};
   detail::Atomic<std::uint32_t> refs_{2};
+  /// The context the callable runs in (null: empty); handed to the executor
+  /// thread with the job (the queue's hand-off orders it).
+  ContextMap* context_ = nullptr;
   bool discarded_ = false;
 };
 

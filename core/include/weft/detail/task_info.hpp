@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "weft/detail/atomic.hpp"
+#include "weft/detail/context_map.hpp"
 #include "weft/detail/task_header.hpp"
 
 namespace weft::detail {
@@ -15,12 +16,21 @@ namespace weft::detail {
 struct TimeoutScope;
 
 struct TaskInfo {
+  TaskInfo() = default;
+  TaskInfo(const TaskInfo&) = delete;
+  TaskInfo& operator=(const TaskInfo&) = delete;
+  /// Releases the task's context (the frame is being destroyed).
+  ~TaskInfo();
+
   std::uint64_t id = 0;
   std::string name;
   /// Innermost active timeout scope of the task (owner-only); see timeout_scope.hpp.
   TimeoutScope* timeouts = nullptr;
   /// Debug mode: what the task waits on while suspended (for all_tasks()).
   detail::Atomic<const char*> waiting_on{nullptr};
+  /// The task's Context (context variables; owner-only, set at spawn before the
+  /// task is shared). See current_context.hpp for why it lives here.
+  ContextSlot vars{nullptr, 0};
 };
 
 /// The task's info, created on first call (thread-safe; lock-free apart from
