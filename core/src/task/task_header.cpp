@@ -2,9 +2,11 @@
 // weft/detail/task_header.hpp; the owner-side half lives in Scheduler::release().
 #include "weft/detail/task_header.hpp"
 
+#include <string_view>
 #include <vector>
 
 #include "scheduler/scheduler.hpp"
+#include "weft/detail/cancel_message.hpp"
 #include "weft/detail/task_info.hpp"
 #include "weft/errors.hpp"
 
@@ -53,7 +55,7 @@ void keep_result_over_pending_cancel() noexcept {
 
 void throw_cancelled_at_resume() {
   fold_pending_cancel();
-  throw CancelledError();
+  throw make_cancelled_error(tls_context.current, /*at_resumption=*/true);
 }
 
 void TaskHeader::wake() noexcept {
@@ -72,7 +74,21 @@ void TaskHeader::wake() noexcept {
   }
 }
 
+bool TaskHeader::cancel(std::string_view message) {
+  if (state_.load(std::memory_order_acquire) & kComplete) return false;
+  // Before the state RMW below: whoever acts on this request sees the message
+  // (cancel_message.hpp).
+  publish_cancel_message(this, message);
+  return request_cancel();
+}
+
 bool TaskHeader::cancel() noexcept {
+  if (state_.load(std::memory_order_acquire) & kComplete) return false;
+  clear_cancel_message(this);  // the latest request has no message (asyncio: msg=None)
+  return request_cancel();
+}
+
+bool TaskHeader::request_cancel() noexcept {
   std::uint32_t s = state_.load(std::memory_order_acquire);
   if (s & kComplete) return false;
   // Count first: the task may see the cancellation (and call uncancel()) as soon

@@ -108,7 +108,14 @@ void TimeoutScope::leave(std::exception_ptr cancelled) {
   if (fired) {
     // Our timer cancelled the task (or is about to): withdraw that request.
     std::int32_t remaining = task->uncancel_owed();
-    if (cancelled && remaining <= cancelling_at_entry) throw TimeoutError();
+    if (cancelled && remaining <= cancelling_at_entry) {
+      // asyncio: `raise TimeoutError from exc_val` -- the CancelledError is its cause.
+      try {
+        std::rethrow_exception(cancelled);
+      } catch (const CancelledError&) {
+        std::throw_with_nested(TimeoutError());
+      }
+    }
   }
   if (cancelled) std::rethrow_exception(cancelled);
 }

@@ -28,6 +28,11 @@
 // All other fields are plain: they are read and written only by the owner, and
 // ownership passes through acq_rel read-modify-writes of `state_`, which orders
 // them.
+//
+// A cancel(msg) request's message does not live here: it travels through the
+// TaskInfo, written before the request's state RMW and ordered by an atomic of
+// its own (cancel_message.hpp), so the state bits are the same with or without
+// a message.
 #pragma once
 
 #include <atomic>
@@ -35,6 +40,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <string_view>
 
 #include "weft/detail/atomic.hpp"
 #include "weft/detail/thread_context.hpp"
@@ -128,6 +134,14 @@ class TaskHeader {
   /// if it finishes without another suspension, its result stands even with a
   /// cancel() pending (see keep_result_over_pending_cancel()).
   static constexpr std::uint16_t kKeepResult = 1u << 6;
+  /// Scheduler::release() froze a cancel message for the delivery it just made
+  /// (cancel_message.hpp); the next run turns it into kCancelMsgNow.
+  static constexpr std::uint16_t kCancelMsgHeld = 1u << 7;
+  /// This resumption ends the wait that delivery withdrew or handed off: its
+  /// CancelledError carries the frozen message. kCancelMsgHeld << 1, so that
+  /// run_task moves one into the other with a shift.
+  static constexpr std::uint16_t kCancelMsgNow = 1u << 8;
+  static_assert(kCancelMsgNow == kCancelMsgHeld << 1);
 
   TaskHeader() noexcept = default;
   TaskHeader(const TaskHeader&) = delete;
@@ -146,6 +160,12 @@ class TaskHeader {
   /// (each level forwards the request) runs the levels one after another, not
   /// nested (R4).
   bool cancel() noexcept;
+  /// cancel() carrying `message` (asyncio's Task.cancel(msg)): the task's
+  /// CancelledError, and the one its awaiters see, say `message`
+  /// (cancel_message.hpp says which message wins when several requests meet).
+  /// An empty message is a cancel() without one. Allocates the message (and
+  /// the TaskInfo on first use); throws std::bad_alloc before any change.
+  bool cancel(std::string_view message);
 
   bool done() const noexcept { return state_.load(std::memory_order_acquire) & kComplete; }
 
@@ -200,6 +220,11 @@ class TaskHeader {
   }
   Scheduler* scheduler() const noexcept;
 
+ private:
+  /// cancel()'s state-word half, after the message was published or cleared.
+  bool request_cancel() noexcept;
+
+ public:
   detail::Atomic<std::uint32_t> state_{0};
   detail::Atomic<std::uint32_t> refs_{0};
   detail::Atomic<std::int32_t> cancel_requests_{0};
@@ -233,8 +258,13 @@ inline bool take_pending_cancel() noexcept {
   TaskHeader* t = tls_context.current;
   if (!t || !(t->state_.load(std::memory_order_relaxed) & TaskHeader::kCancelPending)) return false;
   // acq_rel: as every state change; an uncancel() may have dropped it meanwhile.
-  return t->state_.fetch_and(~TaskHeader::kCancelPending, std::memory_order_acq_rel) &
-         TaskHeader::kCancelPending;
+  if (!(t->state_.fetch_and(~TaskHeader::kCancelPending, std::memory_order_acq_rel) &
+        TaskHeader::kCancelPending))
+    return false;
+  // A request pending at the resumption: its message is the latest one, not
+  // one frozen for the wait that just ended normally.
+  t->clear_flag(TaskHeader::kCancelMsgNow);
+  return true;
 }
 
 }  // namespace weft::detail

@@ -21,7 +21,16 @@ struct TaskInfo {
   TimeoutScope* timeouts = nullptr;
   /// Debug mode: what the task waits on while suspended (for all_tasks()).
   detail::Atomic<const char*> waiting_on{nullptr};
+  /// The latest cancel(msg) request's message (cancel_message.hpp): written by
+  /// any canceller, taken by the owner that delivers the cancellation.
+  detail::Atomic<std::string*> cancel_message{nullptr};
+  /// The message of the cancellation delivered to the task's current wait
+  /// (owner-only; cancel_message.hpp).
+  std::string* frozen_message = nullptr;
 };
+
+/// Frees the info's cancel messages (with the info: free_task_info()).
+void free_cancel_messages(TaskInfo* info) noexcept;
 
 /// The task's info, created on first call (thread-safe; lock-free apart from
 /// its one allocation).
