@@ -105,10 +105,13 @@ class JoinHandle {
   ///    suspended on (the wait was withdrawn, or the request handed to an
   ///    awaited task), its message is fixed: requests folded into that one
   ///    do not change it.
-  /// Cancels from several threads at once are ordered by when each stores its
-  /// message. An empty `msg` is a cancel() without a message. Any thread;
-  /// lock-free apart from allocating the message (and, on first use, the
-  /// task's info block); throws std::bad_alloc before anything changed.
+  /// Requests from several threads at once take effect one after another, each
+  /// with its message (a request refused because the task had finished leaves
+  /// no message). An empty `msg` is a cancel() without a message. Any thread;
+  /// never waits for the task's owner; allocates the message (and, on first
+  /// use, the task's info block), then holds the task's message slot for a
+  /// few instructions (detail/cancel_message.hpp); throws std::bad_alloc
+  /// before anything changed.
   bool cancel(std::string_view msg) const { return header()->cancel(msg); }
   /// Number of pending cancellation requests (asyncio's Task.cancelling()).
   std::uint32_t cancelling() const { return header()->cancelling(); }

@@ -8,56 +8,67 @@
 #include "weft/detail/task_header.hpp"
 #include "weft/detail/task_info.hpp"
 
+#ifdef WEFT_MODEL
+#include "weft/model.hpp"
+#endif
+
 namespace weft::detail {
 namespace {
 
-/// The slot value of "the latest request had no message": distinct from null
-/// ("no request since the last take"), so that a too-late withdrawal does not
-/// put back a message that a newer message-less request replaced. Never freed.
+std::string locked_tag;
 std::string cleared_tag;
-std::string* cleared() noexcept {
-  return &cleared_tag;
-}
-
-void free_message(std::string* m) noexcept {
-  if (m != cleared()) delete m;
-}
 
 TaskInfo* existing_info(TaskHeader* task) noexcept {
   // acquire: see the info's fields as its creator published them.
   return task->info_.load(std::memory_order_acquire);
 }
 
-}  // namespace
-
-void publish_cancel_message(TaskHeader* task, std::string_view msg) {
-  if (msg.empty()) {
-    clear_cancel_message(task);
-    return;
-  }
-  TaskInfo& info = task_info(task);
-  auto* fresh = new std::string(msg);
-  // acq_rel: release our string to whoever takes it; acquire the one we
-  // replace, which we now own and free.
-  free_message(info.cancel_message.exchange(fresh, std::memory_order_acq_rel));
+/// Takes the slot's value out (owner side): null, a tag or a message.
+std::string* take_latest(TaskInfo* info) noexcept {
+  std::string* m = lock_cancel_message(info);
+  unlock_cancel_message(info, nullptr);
+  return m;
 }
 
-void clear_cancel_message(TaskHeader* task) noexcept {
-  TaskInfo* info = existing_info(task);
-  if (!info) return;  // no info: no message was ever published
-  if (info->cancel_message.load(std::memory_order_relaxed) == cleared()) return;
-  // acq_rel: as in publish_cancel_message().
-  std::string* old = info->cancel_message.exchange(cleared(), std::memory_order_acq_rel);
-  if (old) free_message(old);
+}  // namespace
+
+std::string* locked_message_tag() noexcept {
+  return &locked_tag;
+}
+std::string* cleared_message_tag() noexcept {
+  return &cleared_tag;
+}
+
+std::string* lock_cancel_message(TaskInfo* info) noexcept {
+  for (;;) {
+    // acq_rel: acquire the previous holder's string (and everything it wrote
+    // before its release store); the release half orders nothing we need.
+    std::string* m = info->cancel_message.exchange(locked_message_tag(), std::memory_order_acq_rel);
+    if (m != locked_message_tag()) return m;
+    // Held by another thread for a few instructions: wait for it to let go.
+    while (info->cancel_message.load(std::memory_order_relaxed) == locked_message_tag()) {
+#ifdef WEFT_MODEL
+      weft::model::yield_point();  // let the holder run (PCT would starve it)
+#endif
+    }
+  }
+}
+
+void unlock_cancel_message(TaskInfo* info, std::string* value) noexcept {
+  // release: the string, and the state-word decision made under the lock,
+  // happen before the next holder's acquiring exchange.
+  info->cancel_message.store(value, std::memory_order_release);
+}
+
+void free_cancel_message(std::string* m) noexcept {
+  if (m != cleared_message_tag() && m != locked_message_tag()) delete m;
 }
 
 void freeze_cancel_message(TaskHeader* task) noexcept {
   TaskInfo* info = existing_info(task);
   if (!info) return;
-  // acq_rel: acquire the latest string (see the header); the slot is empty again.
-  std::string* m = info->cancel_message.exchange(nullptr, std::memory_order_acq_rel);
-  if (info->frozen_message) free_message(info->frozen_message);
-  info->frozen_message = m;
+  free_cancel_message(info->frozen_message);
+  info->frozen_message = take_latest(info);
   task->set_flag(TaskHeader::kCancelMsgHeld);
 }
 
@@ -65,23 +76,17 @@ void unfreeze_cancel_message(TaskHeader* task) noexcept {
   task->clear_flag(TaskHeader::kCancelMsgHeld);
   TaskInfo* info = existing_info(task);
   if (!info || !info->frozen_message) return;
-  std::string* m = info->frozen_message;
-  info->frozen_message = nullptr;
-  std::string* expected = nullptr;
-  // acq_rel: put our string back (release) unless a newer request wrote the slot.
-  if (!info->cancel_message.compare_exchange_strong(expected, m, std::memory_order_acq_rel,
-                                                    std::memory_order_relaxed))
-    free_message(m);
-}
-
-const std::string* frozen_cancel_message(TaskHeader* task) noexcept {
-  TaskInfo* info = existing_info(task);
-  if (!info || !info->frozen_message || info->frozen_message == cleared()) return nullptr;
-  return info->frozen_message;
+  std::string* ours = std::exchange(info->frozen_message, nullptr);
+  std::string* now = lock_cancel_message(info);
+  // A newer request (with or without a message) wrote the slot meanwhile: it wins.
+  unlock_cancel_message(info, now ? now : ours);
+  if (now) free_cancel_message(ours);
 }
 
 bool forward_cancel(TaskHeader* from, TaskHeader* target) noexcept {
-  if (const std::string* m = frozen_cancel_message(from)) {
+  TaskInfo* info = existing_info(from);
+  std::string* m = info ? info->frozen_message : nullptr;
+  if (m && m != cleared_message_tag()) {
     try {
       return target->cancel(*m);
     } catch (const std::bad_alloc&) {
@@ -99,18 +104,17 @@ CancelledError make_cancelled_error(TaskHeader* task, bool at_resumption) {
     task->clear_flag(TaskHeader::kCancelMsgNow);
     m = std::exchange(info->frozen_message, nullptr);
   } else {
-    // acq_rel: acquire the latest string (see the header).
-    m = info->cancel_message.exchange(nullptr, std::memory_order_acq_rel);
+    m = take_latest(info);
   }
-  if (!m || m == cleared()) return CancelledError();
+  if (!m || m == cleared_message_tag()) return CancelledError();
   CancelledError e(std::move(*m));
   delete m;
   return e;
 }
 
 void free_cancel_messages(TaskInfo* info) noexcept {
-  if (std::string* m = info->cancel_message.load(std::memory_order_relaxed)) free_message(m);
-  if (info->frozen_message) free_message(info->frozen_message);
+  free_cancel_message(info->cancel_message.load(std::memory_order_relaxed));
+  free_cancel_message(info->frozen_message);
 }
 
 }  // namespace weft::detail

@@ -3,10 +3,12 @@
 //
 // Storage: two fields of the lazily allocated TaskInfo, so a task that is never
 // cancelled with a message pays nothing at spawn, and a message-less cancel()
-// pays one load of `info_` (null for an anonymous task without timeouts).
+// of a task without an info block (an anonymous task outside any timeout)
+// pays one load of `info_`.
 //
-//   TaskInfo::cancel_message  atomic pointer: the message of the latest request
-//                             (any thread writes it, by exchange)
+//   TaskInfo::cancel_message  the message slot: the latest accepted request's
+//                             message (an atomic pointer that doubles as a
+//                             small lock, below)
 //   TaskInfo::frozen_message  owner-only: the message taken when a cancellation
 //                             was delivered to what the task waits on
 //
@@ -20,25 +22,22 @@
 //    frozen: requests folded into that delivery do not change it (asyncio: the
 //    waiter future keeps the first message it was cancelled with).
 //
-// The hand-over between threads. Every cancel() writes the slot (exchange,
-// acq_rel) *before* its read-modify-write of the task's state word. The owner
-// that delivers a cancellation has seen kCancelPending through an acquire of
-// the state word (Scheduler::release, Worker::run_task, on_complete, or the
-// running task's take_pending_cancel), so every message written before a
-// pending bit it acted on is visible; it then takes the slot by exchange. The
-// string itself is ordered by the slot's own acq_rel exchanges: the writer
-// builds it before its exchange (release), the taker reads it after its
-// exchange (acquire). Each string is owned by exactly one party at any time --
-// the slot, or whoever exchanged it out -- so no string is read while another
-// thread frees it, and none is read half written.
-//
-// Interleavings this allows, and why they are fine: a canceller whose exchange
-// lands just before the owner's take, but whose state RMW lands after the
-// delivery was decided, has its request folded into that delivery and its
-// message used by it (the two cancels overlapped; the latest message wins). A
-// message written just after the take stays in the slot unused; every later
-// request overwrites or clears the slot before its own state RMW, so it never
-// reaches a later delivery.
+// The hand-over between threads. A request's message and its state-word RMW
+// must look like one step to the owner that takes the message: otherwise a
+// cancel() that finds the task finished (and returns false) could already
+// have put its message where the finishing owner takes it, or an owner could
+// act on a pending bit whose message is not written yet (the model test
+// tests/model/cancel_message_test.cpp found the first). So the slot is also a
+// lock: a canceller swaps in kLocked (acq_rel), makes its state-word decision,
+// and stores the new message -- or puts the old value back if the request was
+// refused -- with a release store. An owner takes the slot the same way. The
+// lock is held for a few instructions and never across a wait, an allocation
+// or a call out: a canceller's state-word loop never waits for the owner, and
+// the owner's release of a task (which may cancel another task) runs after
+// the canceller let go. Each string is owned by exactly one party at any time
+// -- the slot, or whoever swapped it out -- so none is read while another
+// thread frees it, and none is read half written: the writer builds it before
+// its release store, the taker reads it after its acquiring swap.
 #pragma once
 
 #include <string>
@@ -49,15 +48,22 @@
 namespace weft::detail {
 
 class TaskHeader;
+struct TaskInfo;
 
-/// A cancel(msg) about to be made (any thread, before the state RMW): the
-/// latest message. Empty `msg`: clears an earlier one (a cancel() without a
-/// message). May allocate (the TaskInfo, the string); throws std::bad_alloc
-/// before anything changed.
-void publish_cancel_message(TaskHeader* task, std::string_view msg);
-/// cancel() without a message: clears the latest message, if the task has
-/// ever had its TaskInfo allocated. Never allocates.
-void clear_cancel_message(TaskHeader* task) noexcept;
+/// The slot's value while a thread holds it (never a real message).
+std::string* locked_message_tag() noexcept;
+/// The slot's value for "the latest accepted request had no message":
+/// distinct from null ("no request since the owner last took it"), so that a
+/// too-late withdrawal does not put back a message a newer message-less
+/// request replaced. Never freed.
+std::string* cleared_message_tag() noexcept;
+/// Takes the slot (spinning while another thread holds it, a few
+/// instructions at most); returns the value it held.
+std::string* lock_cancel_message(TaskInfo* info) noexcept;
+/// Lets go of the slot, leaving `value` in it.
+void unlock_cancel_message(TaskInfo* info, std::string* value) noexcept;
+/// Frees a message taken out of the slot (tags and null are left alone).
+void free_cancel_message(std::string* m) noexcept;
 
 /// Owner, about to withdraw the task from what it waits on: takes the latest
 /// message as the one this delivery carries (frozen until the task resumes).
@@ -65,8 +71,6 @@ void freeze_cancel_message(TaskHeader* task) noexcept;
 /// Owner: the withdrawal came too late (a waker won); the request stays
 /// pending with its message, unless a newer request replaced it meanwhile.
 void unfreeze_cancel_message(TaskHeader* task) noexcept;
-/// Owner: the frozen message, or null (for forwarding to an awaited task).
-const std::string* frozen_cancel_message(TaskHeader* task) noexcept;
 /// Owner (in a withdraw function): cancels `target` with the message frozen
 /// in `from`. Returns target->cancel()'s answer.
 bool forward_cancel(TaskHeader* from, TaskHeader* target) noexcept;

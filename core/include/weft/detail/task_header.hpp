@@ -155,7 +155,10 @@ class TaskHeader {
 
   /// asyncio's Task.cancel(): returns false if the task already finished.
   /// Safe from any thread. Never waits for the task's owner; lock-free apart
-  /// from allocation (a nested release list, the inject queue's block).
+  /// from allocation (a nested release list, the inject queue's block) and,
+  /// for a task that has an info block (named, asked for its id or name,
+  /// inside a timeout, cancelled with a message before), the message slot's
+  /// critical section of a few instructions (cancel_message.hpp).
   /// Constant stack: cancelling a task that awaits a task that awaits ...
   /// (each level forwards the request) runs the levels one after another, not
   /// nested (R4).
@@ -221,8 +224,17 @@ class TaskHeader {
   Scheduler* scheduler() const noexcept;
 
  private:
-  /// cancel()'s state-word half, after the message was published or cleared.
-  bool request_cancel() noexcept;
+  /// What cancel()'s state-word half decided about a request.
+  enum class Decision : std::uint8_t {
+    refused,    ///< the task had finished
+    withdrawn,  ///< already withdrawn by a timeout scope (uncancel_owed): no effect
+    folded,     ///< into the cancellation on its way (kCancelDelivering)
+    pending,    ///< noted for the owner (kCancelPending)
+    owner,      ///< the caller owns the task now and must release_owned() it
+  };
+  /// cancel()'s state-word half (`s`: the state word as last loaded; the loop
+  /// reloads it on a failed CAS).
+  Decision decide_cancel(std::uint32_t s) noexcept;
 
  public:
   detail::Atomic<std::uint32_t> state_{0};
