@@ -157,7 +157,9 @@ bool TimeoutScope::expired() const noexcept {
 }
 
 void arm_timeouts(TaskHeader* task) {
-  TaskInfo* info = task->info_.load(std::memory_order_relaxed);
+  // acquire: another thread may have created the info (cancel(msg), a handle's
+  // id() or name()); see its fields as that thread initialised them.
+  TaskInfo* info = task->info_.load(std::memory_order_acquire);
   if (!info) return;
   for (TimeoutScope* s = info->timeouts; s; s = s->parent)
     if (!s->armed) s->arm();
