@@ -28,9 +28,10 @@
 // have put its message where the finishing owner takes it, or an owner could
 // act on a pending bit whose message is not written yet (the model test
 // tests/model/cancel_message_test.cpp found the first). So the slot is also a
-// lock: a canceller swaps in kLocked (acq_rel), makes its state-word decision,
-// and stores the new message -- or puts the old value back if the request was
-// refused -- with a release store. An owner takes the slot the same way. The
+// lock: a canceller swaps in locked_message_tag() (acq_rel), makes its
+// state-word decision, and stores the new message -- or puts the old value
+// back if the request was refused, folded into the cancellation on its way,
+// or void -- with a release store. An owner takes the slot the same way. The
 // lock is held for a few instructions and never across a wait, an allocation
 // or a call out: a canceller's state-word loop never waits for the owner, and
 // the owner's release of a task (which may cancel another task) runs after
@@ -38,6 +39,13 @@
 // -- the slot, or whoever swapped it out -- so none is read while another
 // thread frees it, and none is read half written: the writer builds it before
 // its release store, the taker reads it after its acquiring swap.
+//
+// A request that lands while Scheduler::release() is delivering an earlier one
+// (after the freeze, before the state CAS that clears kCancelPending) is
+// folded by that CAS but has stored its message: it stays in the slot unused.
+// Every later accepted request replaces it before any owner can act on that
+// request, and a too-late withdrawal keeps it (it is the latest), so it never
+// reaches a CancelledError it does not belong to.
 #pragma once
 
 #include <string>
