@@ -47,7 +47,8 @@ TEST(ModelCancel, WakeAgainstCancelAgainstRelease) {
   });
 }
 
-weft::Task<void> child_ends_after(weft::Event* second_issued) {
+weft::Task<void> child_ends_after(weft::Event* started, weft::Event* second_issued) {
+  started->set();
   bool cancelled = false;
   try {
     co_await weft::sleep(std::chrono::seconds(100));
@@ -58,8 +59,9 @@ weft::Task<void> child_ends_after(weft::Event* second_issued) {
   throw weft::CancelledError();
 }
 
-weft::Task<int> parent_counts_cancellations(weft::Event* second_issued) {
-  auto child = weft::spawn(child_ends_after(second_issued));
+weft::Task<int> parent_counts_cancellations(weft::Event* child_started,
+                                            weft::Event* second_issued) {
+  auto child = weft::spawn(child_ends_after(child_started, second_issued));
   int seen = 0;
   try {
     co_await child;  // the first cancel is handed to the child
@@ -78,18 +80,21 @@ weft::Task<int> parent_counts_cancellations(weft::Event* second_issued) {
 // ends only after the second cancel() returned, so the parent resumes after
 // both, wherever they landed (handed off to the child, or while the parent was
 // being woken). asyncio delivers one CancelledError and lets the cleanup run
-// (R8: the second was delivered again at the cleanup's suspension).
+// (R8: the second was delivered again at the cleanup's suspension). The
+// cancels wait until the child has begun: a child cancelled before its first
+// step would end at once, and the parent could resume between the two
+// cancels and rightly see the second at its yield (the model found that).
 TEST(ModelCancel, TwoCancelsOfAJoiningTaskDeliverOneCancelledError) {
   weft_test::expect_model_ok("two cancels of a joining task", 20000, [] {
     weft::Runtime rt(weft::RunOptions{.workers = 2});
-    weft::Event second_issued;
-    auto parent = rt.spawn(parent_counts_cancellations(&second_issued));
+    weft::Event child_started, second_issued;
+    auto parent = rt.spawn(parent_counts_cancellations(&child_started, &second_issued));
+    child_started.wait_blocking();
     parent.cancel();
     parent.cancel();
     second_issued.set();
     weft::detail::block_until_complete(parent.header());
-    // Cancelled before its first step, it never ran; else it saw exactly one.
-    WEFT_MODEL_ASSERT(parent.cancelled() || parent.result() == 1);
+    WEFT_MODEL_ASSERT(!parent.cancelled() && parent.result() == 1);
   });
 }
 

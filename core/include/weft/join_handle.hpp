@@ -15,8 +15,10 @@
 //    move may run at the same time from several threads: a copy that starts
 //    after the move throws InvalidStateError, and a move that starts after a
 //    copy began copies too (the value stays intact for every copier).
-//  - Cancelling the awaiting task while it waits cancels the awaited task too
-//    and keeps waiting for it (asyncio): if the awaited task swallows the
+//  - h.cancel(msg) cancels with a message: the task's CancelledError and the
+//    one its awaiters get carry it in what() (asyncio's Task.cancel(msg)).
+//  - Cancelling the awaiting task while it waits cancels the awaited task too,
+//    with the same message, and keeps waiting for it (asyncio): if the awaited task swallows the
 //    cancellation and returns, the awaiter gets its value. Wrap the handle in
 //    weft::shield() to leave the awaited task alone.
 //  - The handle is a counted reference: copies share the task; the task keeps
@@ -103,6 +105,28 @@ class JoinHandle {
   /// Requests cancellation (asyncio's Task.cancel()): false if already finished. Any thread;
   /// never waits for the task's owner (TaskHeader::cancel()).
   bool cancel() const { return header()->cancel(); }
+  /// cancel() with a message (asyncio's Task.cancel(msg)): the CancelledError
+  /// the task sees, and the one `co_await h`, result() and exception() give
+  /// its awaiters, say `msg` in what(). A task awaiting another task, a
+  /// gather() or a TaskGroup passes the message on as asyncio does (see below
+  /// for which message wins).
+  ///
+  /// Which message wins when several requests meet (CPython 3.12's rule):
+  ///  - while the request is pending -- the task runs, is queued, or has not
+  ///    started -- the latest request's message wins, and a later cancel()
+  ///    without a message clears it;
+  ///  - once the cancellation has been delivered to what the task is
+  ///    suspended on (the wait was withdrawn, or the request handed to an
+  ///    awaited task), its message is fixed: requests folded into that one
+  ///    do not change it.
+  /// Requests from several threads at once take effect one after another, each
+  /// with its message (a request refused because the task had finished leaves
+  /// no message). An empty `msg` is a cancel() without a message. Any thread;
+  /// never waits for the task's owner; allocates the message (and, on first
+  /// use, the task's info block), then holds the task's message slot for a
+  /// few instructions (detail/cancel_message.hpp); throws std::bad_alloc
+  /// before anything changed.
+  bool cancel(std::string_view msg) const { return header()->cancel(msg); }
   /// Number of pending cancellation requests (asyncio's Task.cancelling()).
   std::uint32_t cancelling() const { return header()->cancelling(); }
 
@@ -125,11 +149,12 @@ class JoinHandle {
   T result() && { return retrieve(true); }
 
   /// The exception a finished task ended with (null if it returned normally).
-  /// Throws InvalidStateError if not done, CancelledError if it was cancelled.
+  /// Throws InvalidStateError if not done; rethrows the task's CancelledError
+  /// (with its cancel message) if it was cancelled.
   std::exception_ptr exception() const {
     check_done("exception");
     p_->state_.fetch_or(detail::TaskHeader::kResultSeen, std::memory_order_relaxed);
-    if (cancelled()) throw CancelledError();
+    if (cancelled()) std::rethrow_exception(p_->error());
     return p_->error();
   }
 

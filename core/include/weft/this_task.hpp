@@ -15,6 +15,13 @@ std::uint64_t id();
 std::string_view name();
 /// Requests the running task's own cancellation: delivered at its next suspension.
 void cancel();
+/// cancel() with a message (asyncio: `asyncio.current_task().cancel(msg)`):
+/// the CancelledError delivered at the next suspension, and the one the
+/// task's awaiters see, say `msg`. The request is pending until then, so a
+/// later cancel (with or without a message, from here or another thread)
+/// replaces the message (JoinHandle::cancel(std::string_view) has the rule).
+/// Allocates the message; throws std::bad_alloc before anything changed.
+void cancel(std::string_view msg);
 /// Pending cancellation requests (asyncio Task.cancelling()).
 std::uint32_t cancelling();
 /// Withdraws one request (asyncio Task.uncancel()); returns the number left.

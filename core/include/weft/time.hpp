@@ -12,17 +12,19 @@
 //   auto r = co_await weft::with_timeout(op(), 1s, fallback);   // default on timeout
 //
 // Timers live in the timer wheel of the worker the task runs on (1 ms
-// resolution; O(1) arm on the task's worker, O(1) cancel from any thread). A timer never fires before
-// its deadline; it may fire up to about 1 ms (plus scheduling delay) after it.
-// A deadline at or before now (timeout(0), a time point in the past) fires at
-// the next suspension point inside the scope.
+// resolution; O(1) arm on the task's worker, O(1) cancel from any thread). A timer never fires
+// before its deadline; it may fire up to about 1 ms (plus scheduling delay) after it. A deadline at
+// or before now (timeout(0), a time point in the past) fires at the next suspension point inside
+// the scope.
 //
 // Timeouts follow asyncio 3.12+: when the deadline passes, the running task is
 // cancelled; whatever it awaits inside the scope is withdrawn (a nested Task
 // sees CancelledError where it is suspended, an awaited spawned task is
 // cancelled and awaited until it finishes unwinding); at the scope's edge that
 // CancelledError becomes weft::TimeoutError, unless the task was also cancelled
-// from outside, in which case CancelledError propagates. If the body completes
+// from outside, in which case CancelledError propagates. The TimeoutError
+// carries that CancelledError as its cause (asyncio's __cause__): it is thrown
+// with std::throw_with_nested, and weft::cause(e) returns it (errors.hpp). If the body completes
 // although the deadline passed (it never suspended after it), its result
 // stands. Timers are armed lazily, only when the task suspends inside the
 // scope: a timeout around an operation that completes at once costs a few
@@ -222,7 +224,7 @@ class TimeoutAwaiter {
       try {
         return inner().await_resume();
       } catch (const CancelledError&) {
-        throw TimeoutError();
+        std::throw_with_nested(TimeoutError());  // its cause: the CancelledError (asyncio)
       }
     } else {
       if constexpr (is_task_v<std::decay_t<Aw>>)

@@ -36,6 +36,30 @@ std::string describe_error(const std::exception_ptr& e) {
   }
 }
 
+/// describe_error(e), then each exception it was thrown in the place of
+/// (std::throw_with_nested: a TimeoutError's CancelledError, a cleanup
+/// failure's cancellation), one "caused by" line each, as Python prints
+/// __cause__ and __context__. Bounded: a chain never loops, but stays short.
+std::string describe_chain(std::exception_ptr e) {
+  constexpr int kMaxLinks = 16;
+  std::string out = describe_error(e);
+  for (int i = 0; i < kMaxLinks; ++i) {
+    e = weft::cause(e);
+    if (!e) return out;
+    bool cancelled = false;
+    try {
+      std::rethrow_exception(e);
+    } catch (const CancelledError&) {
+      cancelled = true;
+    } catch (...) {
+    }
+    out += "\n  caused by: ";
+    if (cancelled) out += "CancelledError: ";
+    out += describe_error(e);
+  }
+  return out + "\n  ...";
+}
+
 std::string state_name(std::uint32_t s) {
   if (s & TaskHeader::kComplete) return "done";
   if (s & TaskHeader::kRunning) return "running";
@@ -178,7 +202,7 @@ void report_unretrieved(TaskHeader* t) noexcept {
   if (!t->error_ || (s & (TaskHeader::kResultSeen | TaskHeader::kCancelledResult))) return;
   TaskInfo* info = t->info_.load(std::memory_order_acquire);
   std::fprintf(stderr, "weft: task exception was never retrieved: task '%s': %s\n",
-               info ? info->name.c_str() : "?", describe_error(t->error_).c_str());
+               info ? info->name.c_str() : "?", describe_chain(t->error_).c_str());
 }
 
 }  // namespace weft::detail

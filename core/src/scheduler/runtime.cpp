@@ -8,6 +8,7 @@
 #include "scheduler/scheduler.hpp"
 #include "sys/futex.hpp"
 #include "weft/detail/atomic.hpp"
+#include "weft/detail/cancel_message.hpp"
 #include "weft/detail/current_context.hpp"
 #include "weft/detail/task_info.hpp"
 #include "weft/yield.hpp"
@@ -166,12 +167,12 @@ bool JoinAwaiterBase::suspend(std::coroutine_handle<> h) {
   return true;
 }
 
-Withdraw JoinAwaiterBase::withdraw_join(Suspension* self, TaskHeader*) noexcept {
-  // asyncio: cancelling a task that awaits another task cancels that task and
-  // keeps waiting for it; if it already finished, the request waits for the
-  // awaiter's next suspension.
-  return static_cast<JoinAwaiterBase*>(self)->target->cancel() ? Withdraw::handed_off
-                                                               : Withdraw::too_late;
+Withdraw JoinAwaiterBase::withdraw_join(Suspension* self, TaskHeader* task) noexcept {
+  // asyncio: cancelling a task that awaits another task cancels that task (with
+  // the same message) and keeps waiting for it; if it already finished, the
+  // request waits for the awaiter's next suspension.
+  return forward_cancel(task, static_cast<JoinAwaiterBase*>(self)->target) ? Withdraw::handed_off
+                                                                           : Withdraw::too_late;
 }
 
 void JoinAwaiterBase::on_target_complete(CompletionListener* self, TaskHeader*) noexcept {

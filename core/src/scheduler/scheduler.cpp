@@ -11,6 +11,7 @@
 
 #include "sys/futex.hpp"
 #include "weft/detail/atomic.hpp"
+#include "weft/detail/cancel_message.hpp"
 #include "weft/detail/task_info.hpp"
 #include "weft/errors.hpp"
 
@@ -140,6 +141,9 @@ void Scheduler::release(TaskHeader* t, bool yielded) noexcept {
       // no waker can resume it behind our back.
       tried_withdraw = true;
       Suspension* on = t->suspended_on_;
+      // The message this delivery carries (and forwards to an awaited task):
+      // taken now, after our acquire of the pending bit (cancel_message.hpp).
+      freeze_cancel_message(t);
       Withdraw outcome = on->withdraw(on, t);
       if (outcome == Withdraw::withdrawn) {
         t->suspended_on_ = nullptr;
@@ -159,6 +163,7 @@ void Scheduler::release(TaskHeader* t, bool yielded) noexcept {
       if (outcome == Withdraw::handed_off)
         t->state_.fetch_and(~H::kCancelPending, std::memory_order_acq_rel);
       // too_late: a waker won; the request stays for the next suspension.
+      if (outcome == Withdraw::too_late) unfreeze_cancel_message(t);
       s = t->state_.load(std::memory_order_acquire);
       continue;
     }
@@ -202,7 +207,7 @@ void Scheduler::on_complete(TaskHeader* t) noexcept {
       // cancelled, as asyncio does ("cancelled right before coro stops"); its
       // value is dropped -- unless that value may hold data that exists
       // nowhere else (kKeepResult).
-      t->error_ = std::make_exception_ptr(CancelledError());
+      t->error_ = std::make_exception_ptr(make_cancelled_error(t, /*at_resumption=*/false));
       cancelled = true;
     }
     next = (s & ~(H::kRunning | H::kNotified | H::kCancelPending | H::kScheduled |

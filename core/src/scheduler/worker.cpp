@@ -7,6 +7,7 @@
 #include "scheduler/scheduler.hpp"
 #include "sys/futex.hpp"
 #include "weft/detail/atomic.hpp"
+#include "weft/detail/cancel_message.hpp"
 #include "weft/detail/timeout_scope.hpp"
 #include "weft/errors.hpp"
 
@@ -232,13 +233,21 @@ void Worker::run_task(TaskHeader* t) {
     t->set_flag(TaskHeader::kStarted);
     if (s & TaskHeader::kCancelPending) {
       // Cancelled before its first step: the body never runs.
-      t->error_ = std::make_exception_ptr(CancelledError());
+      t->error_ = std::make_exception_ptr(make_cancelled_error(t, /*at_resumption=*/false));
       sched_.on_complete(t);
       return;
     }
   }
-  t->clear_flag(TaskHeader::kKeepResult);  // about this resumption only
-  step_task_ = t;                          // a new step: its spawns start a new chain
+  // kKeepResult is about one resumption only; a cancel message frozen by the
+  // delivery that ended the last suspension belongs to this resumption only
+  // (kCancelMsgHeld becomes kCancelMsgNow, an older kCancelMsgNow goes).
+  {
+    constexpr std::uint16_t held = TaskHeader::kCancelMsgHeld;
+    const std::uint16_t f = t->flags_;
+    t->flags_ = static_cast<std::uint16_t>(
+        (f & ~(TaskHeader::kKeepResult | held | TaskHeader::kCancelMsgNow)) | ((f & held) << 1));
+  }
+  step_task_ = t;  // a new step: its spawns start a new chain
   step_last_spawn_ = -1;
   ThreadContext& c = tls_context;
   c.current = t;

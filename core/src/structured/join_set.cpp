@@ -6,6 +6,7 @@
 #include <string>
 #include <type_traits>
 
+#include "weft/detail/cancel_message.hpp"
 #include "weft/detail/frame_allocator.hpp"
 #include "weft/detail/thread_context.hpp"
 #include "weft/errors.hpp"
@@ -118,8 +119,8 @@ Withdraw JoinSet::withdraw(bool cancel_tasks) noexcept {
   // The waiter's frame holds a handle on every task, and we own the waiter.
   Node* ns = nodes();
   for (std::uint32_t i = 0; i < size_; ++i)
-    ns[i].task->cancel();
-  return Withdraw::handed_off;  // the completion that brings the count to zero wakes us
+    forward_cancel(waiter_, ns[i].task);  // asyncio's gather: the outer's message too
+  return Withdraw::handed_off;            // the completion that brings the count to zero wakes us
 }
 
 void JoinSet::release() noexcept {

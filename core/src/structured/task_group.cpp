@@ -42,6 +42,7 @@
 
 #include "scheduler/scheduler.hpp"
 #include "weft/detail/atomic.hpp"
+#include "weft/detail/cancel_message.hpp"
 #include "weft/detail/frame_allocator.hpp"
 #include "weft/detail/thread_context.hpp"
 
@@ -224,7 +225,10 @@ class GroupState {
     std::vector<std::exception_ptr> errors = take_errors();
     if (body_error_) errors.push_back(std::move(body_error_));
     std::exception_ptr propagate = std::move(propagate_);
-    if (!propagate && outside_cancel_) propagate = std::make_exception_ptr(CancelledError());
+    // The outside cancellation's message (asyncio re-raises the parent's own
+    // CancelledError; the children's cancels carry none).
+    if (!propagate && outside_cancel_)
+      propagate = std::make_exception_ptr(make_cancelled_error(parent_, /*at_resumption=*/true));
     if (w & kParentCancelled) {
       // Our own request: withdraw it; if none is left, the CancelledError that
       // reached the body was ours and does not propagate.

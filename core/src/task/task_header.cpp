@@ -2,9 +2,11 @@
 // weft/detail/task_header.hpp; the owner-side half lives in Scheduler::release().
 #include "weft/detail/task_header.hpp"
 
+#include <string_view>
 #include <vector>
 
 #include "scheduler/scheduler.hpp"
+#include "weft/detail/cancel_message.hpp"
 #include "weft/detail/task_info.hpp"
 #include "weft/errors.hpp"
 
@@ -53,7 +55,7 @@ void keep_result_over_pending_cancel() noexcept {
 
 void throw_cancelled_at_resume() {
   fold_pending_cancel();
-  throw CancelledError();
+  throw make_cancelled_error(tls_context.current, /*at_resumption=*/true);
 }
 
 void TaskHeader::wake() noexcept {
@@ -72,35 +74,70 @@ void TaskHeader::wake() noexcept {
   }
 }
 
+bool TaskHeader::cancel(std::string_view message) {
+  if (message.empty()) return cancel();
+  if (state_.load(std::memory_order_acquire) & kComplete) return false;
+  // Allocations first, outside the message slot's lock (cancel_message.hpp).
+  TaskInfo* info = &task_info(this);
+  auto* fresh = new std::string(message);
+  // The slot's lock makes the message and the state-word decision one step for
+  // the owner that takes the message: a refused request leaves no message, an
+  // accepted one is never acted on without its message.
+  std::string* old = lock_cancel_message(info);
+  Decision d = decide_cancel(state_.load(std::memory_order_acquire));
+  const bool publish = d == Decision::pending || d == Decision::owner;
+  unlock_cancel_message(info, publish ? fresh : old);
+  free_cancel_message(publish ? old : fresh);
+  if (d == Decision::owner) release_owned(this);
+  return d != Decision::refused;
+}
+
 bool TaskHeader::cancel() noexcept {
   std::uint32_t s = state_.load(std::memory_order_acquire);
   if (s & kComplete) return false;
+  TaskInfo* info = info_.load(std::memory_order_acquire);
+  Decision d;
+  if (!info) {
+    // No info block: no message was ever published (a cancel(msg) that creates
+    // one now overlaps with us).
+    d = decide_cancel(s);
+  } else {
+    // The latest request has no message (asyncio: msg=None): it clears one.
+    std::string* old = lock_cancel_message(info);
+    d = decide_cancel(state_.load(std::memory_order_acquire));
+    const bool publish = d == Decision::pending || d == Decision::owner;
+    unlock_cancel_message(info, publish ? cleared_message_tag() : old);
+    if (publish) free_cancel_message(old);
+  }
+  if (d == Decision::owner) release_owned(this);
+  return d != Decision::refused;
+}
+
+TaskHeader::Decision TaskHeader::decide_cancel(std::uint32_t s) noexcept {
   // Count first: the task may see the cancellation (and call uncancel()) as soon
   // as the state word says so. A count that stays at or below zero means a
   // timeout scope already withdrew this request (uncancel_owed): nothing to do.
-  if (cancel_requests_.fetch_add(1, std::memory_order_acq_rel) < 0) return true;
+  if (cancel_requests_.fetch_add(1, std::memory_order_acq_rel) < 0) return Decision::withdrawn;
   for (;;) {
     if (s & kComplete) {
       cancel_requests_.fetch_sub(1, std::memory_order_relaxed);
-      return false;
+      return Decision::refused;
     }
-    if (s & kCancelDelivering) return true;  // folded into the one on its way
+    if (s & kCancelDelivering) return Decision::folded;  // into the one on its way
     if (s & (kRunning | kScheduled)) {
       // Someone owns it or it is about to run: its owner delivers the request
       // when it next lets go of a suspended task (Scheduler::release).
       // acq_rel: the owner's acquire of the word sees the request.
       if (state_.compare_exchange_weak(s, s | kCancelPending, std::memory_order_acq_rel,
                                        std::memory_order_acquire))
-        return true;
+        return Decision::pending;
       continue;
     }
-    // Suspended and idle: become its owner, withdraw it from what it waits on.
-    // acquire: see suspended_on_ as the last owner left it.
+    // Suspended and idle: become its owner (the caller withdraws it from what
+    // it waits on). acquire: see suspended_on_ as the last owner left it.
     if (state_.compare_exchange_weak(s, s | kRunning | kCancelPending, std::memory_order_acq_rel,
-                                     std::memory_order_acquire)) {
-      release_owned(this);
-      return true;
-    }
+                                     std::memory_order_acquire))
+      return Decision::owner;
   }
 }
 

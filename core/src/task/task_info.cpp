@@ -36,11 +36,16 @@ TaskInfo& task_info(TaskHeader* task) {
 void set_task_name(TaskHeader* task, std::string_view name) {
   TaskInfo* info = make_info();
   info->name.assign(name);
-  delete task->info_.exchange(info, std::memory_order_acq_rel);
+  TaskInfo* old = task->info_.exchange(info, std::memory_order_acq_rel);
+  if (old) free_cancel_messages(old);
+  delete old;
 }
 
 void free_task_info(TaskHeader* task) noexcept {
-  delete task->info_.load(std::memory_order_acquire);
+  TaskInfo* info = task->info_.load(std::memory_order_acquire);
+  if (!info) return;
+  free_cancel_messages(info);
+  delete info;
 }
 
 }  // namespace weft::detail

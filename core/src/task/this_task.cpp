@@ -19,6 +19,9 @@ std::string_view name() {
 void cancel() {
   self()->cancel();
 }
+void cancel(std::string_view msg) {
+  self()->cancel(msg);
+}
 std::uint32_t cancelling() {
   return self()->cancelling();
 }

@@ -108,7 +108,14 @@ void TimeoutScope::leave(std::exception_ptr cancelled) {
   if (fired) {
     // Our timer cancelled the task (or is about to): withdraw that request.
     std::int32_t remaining = task->uncancel_owed();
-    if (cancelled && remaining <= cancelling_at_entry) throw TimeoutError();
+    if (cancelled && remaining <= cancelling_at_entry) {
+      // asyncio: `raise TimeoutError from exc_val` -- the CancelledError is its cause.
+      try {
+        std::rethrow_exception(cancelled);
+      } catch (const CancelledError&) {
+        std::throw_with_nested(TimeoutError());
+      }
+    }
   }
   if (cancelled) std::rethrow_exception(cancelled);
 }
@@ -150,7 +157,9 @@ bool TimeoutScope::expired() const noexcept {
 }
 
 void arm_timeouts(TaskHeader* task) {
-  TaskInfo* info = task->info_.load(std::memory_order_relaxed);
+  // acquire: another thread may have created the info (cancel(msg), a handle's
+  // id() or name()); see its fields as that thread initialised them.
+  TaskInfo* info = task->info_.load(std::memory_order_acquire);
   if (!info) return;
   for (TimeoutScope* s = info->timeouts; s; s = s->parent)
     if (!s->armed) s->arm();

@@ -28,6 +28,11 @@
 // All other fields are plain: they are read and written only by the owner, and
 // ownership passes through acq_rel read-modify-writes of `state_`, which orders
 // them.
+//
+// A cancel(msg) request's message does not live here: it travels through the
+// TaskInfo, written before the request's state RMW and ordered by an atomic of
+// its own (cancel_message.hpp), so the state bits are the same with or without
+// a message.
 #pragma once
 
 #include <atomic>
@@ -35,6 +40,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <string_view>
 
 #include "weft/detail/atomic.hpp"
 #include "weft/detail/thread_context.hpp"
@@ -135,6 +141,14 @@ class TaskHeader {
   /// if it finishes without another suspension, its result stands even with a
   /// cancel() pending (see keep_result_over_pending_cancel()).
   static constexpr std::uint16_t kKeepResult = 1u << 6;
+  /// Scheduler::release() froze a cancel message for the delivery it just made
+  /// (cancel_message.hpp); the next run turns it into kCancelMsgNow.
+  static constexpr std::uint16_t kCancelMsgHeld = 1u << 7;
+  /// This resumption ends the wait that delivery withdrew or handed off: its
+  /// CancelledError carries the frozen message. kCancelMsgHeld << 1, so that
+  /// run_task moves one into the other with a shift.
+  static constexpr std::uint16_t kCancelMsgNow = 1u << 8;
+  static_assert(kCancelMsgNow == kCancelMsgHeld << 1);
 
   TaskHeader() noexcept = default;
   TaskHeader(const TaskHeader&) = delete;
@@ -148,11 +162,20 @@ class TaskHeader {
 
   /// asyncio's Task.cancel(): returns false if the task already finished.
   /// Safe from any thread. Never waits for the task's owner; lock-free apart
-  /// from allocation (a nested release list, the inject queue's block).
+  /// from allocation (a nested release list, the inject queue's block) and,
+  /// for a task that has an info block (named, asked for its id or name,
+  /// inside a timeout, cancelled with a message before), the message slot's
+  /// critical section of a few instructions (cancel_message.hpp).
   /// Constant stack: cancelling a task that awaits a task that awaits ...
   /// (each level forwards the request) runs the levels one after another, not
   /// nested (R4).
   bool cancel() noexcept;
+  /// cancel() carrying `message` (asyncio's Task.cancel(msg)): the task's
+  /// CancelledError, and the one its awaiters see, say `message`
+  /// (cancel_message.hpp says which message wins when several requests meet).
+  /// An empty message is a cancel() without one. Allocates the message (and
+  /// the TaskInfo on first use); throws std::bad_alloc before any change.
+  bool cancel(std::string_view message);
 
   bool done() const noexcept { return state_.load(std::memory_order_acquire) & kComplete; }
 
@@ -207,6 +230,20 @@ class TaskHeader {
   }
   Scheduler* scheduler() const noexcept;
 
+ private:
+  /// What cancel()'s state-word half decided about a request.
+  enum class Decision : std::uint8_t {
+    refused,    ///< the task had finished
+    withdrawn,  ///< already withdrawn by a timeout scope (uncancel_owed): no effect
+    folded,     ///< into the cancellation on its way (kCancelDelivering)
+    pending,    ///< noted for the owner (kCancelPending)
+    owner,      ///< the caller owns the task now and must release_owned() it
+  };
+  /// cancel()'s state-word half (`s`: the state word as last loaded; the loop
+  /// reloads it on a failed CAS).
+  Decision decide_cancel(std::uint32_t s) noexcept;
+
+ public:
   detail::Atomic<std::uint32_t> state_{0};
   detail::Atomic<std::uint32_t> refs_{0};
   detail::Atomic<std::int32_t> cancel_requests_{0};
@@ -240,8 +277,13 @@ inline bool take_pending_cancel() noexcept {
   TaskHeader* t = tls_context.current;
   if (!t || !(t->state_.load(std::memory_order_relaxed) & TaskHeader::kCancelPending)) return false;
   // acq_rel: as every state change; an uncancel() may have dropped it meanwhile.
-  return t->state_.fetch_and(~TaskHeader::kCancelPending, std::memory_order_acq_rel) &
-         TaskHeader::kCancelPending;
+  if (!(t->state_.fetch_and(~TaskHeader::kCancelPending, std::memory_order_acq_rel) &
+        TaskHeader::kCancelPending))
+    return false;
+  // A request pending at the resumption: its message is the latest one, not
+  // one frozen for the wait that just ended normally.
+  t->clear_flag(TaskHeader::kCancelMsgNow);
+  return true;
 }
 
 }  // namespace weft::detail

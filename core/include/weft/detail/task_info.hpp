@@ -31,7 +31,16 @@ struct TaskInfo {
   /// The task's Context (context variables; owner-only, set at spawn before the
   /// task is shared). See current_context.hpp for why it lives here.
   ContextSlot vars{nullptr, 0};
+  /// The latest cancel(msg) request's message (cancel_message.hpp): written by
+  /// any canceller, taken by the owner that delivers the cancellation.
+  detail::Atomic<std::string*> cancel_message{nullptr};
+  /// The message of the cancellation delivered to the task's current wait
+  /// (owner-only; cancel_message.hpp).
+  std::string* frozen_message = nullptr;
 };
+
+/// Frees the info's cancel messages (with the info: free_task_info()).
+void free_cancel_messages(TaskInfo* info) noexcept;
 
 /// The task's info, created on first call (thread-safe; lock-free apart from
 /// its one allocation).
