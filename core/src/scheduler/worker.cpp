@@ -17,8 +17,6 @@ Worker::Worker(Scheduler& sched, unsigned index)
     : sched_(sched),
       index_(index),
       runq_(kLocalQueueCapacity),
-      slot_spawner_(std::make_unique<TaskHeader*[]>(kLocalQueueCapacity)),
-      slot_prev_spawn_(std::make_unique<std::int64_t[]>(kLocalQueueCapacity)),
       parker_(sched.driver()),
       timers_(sched.start_ns()),
       rng_(0x9E3779B9u * (index + 1)) {}
@@ -103,10 +101,9 @@ void Worker::push_lifo(TaskHeader* t) noexcept {
 }
 
 void Worker::push_back(TaskHeader* t) noexcept {
-  const std::int64_t i = runq_.next_index();
-  if (runq_.push(t)) {
-    slot_spawner_[static_cast<std::size_t>(i) & (kLocalQueueCapacity - 1)] = nullptr;
-  } else {  // full: overflow to the global queue
+  // A woken or yielded task has started, so try_run_inline() never takes it
+  // for a spawn: its slot's spawn record may stay stale.
+  if (!runq_.push(t)) {  // full: overflow to the global queue
     sched_.inject_.push(t);
     bump(overflows_);
   }
@@ -116,11 +113,11 @@ void Worker::push_back(TaskHeader* t) noexcept {
 void Worker::push_spawned(TaskHeader* t) noexcept {
   const std::int64_t i = runq_.next_index();
   if (runq_.push(t)) {
-    TaskHeader* spawner = tls_context.current;
+    // The spawner is the task whose step runs here (null between steps).
     const std::size_t slot = static_cast<std::size_t>(i) & (kLocalQueueCapacity - 1);
-    slot_spawner_[slot] = spawner;
-    slot_prev_spawn_[slot] = spawner == step_task_ ? step_last_spawn_ : -1;
-    if (spawner == step_task_) step_last_spawn_ = i;
+    slot_spawner_[slot] = step_task_;
+    slot_prev_spawn_[slot] = step_last_spawn_;
+    step_last_spawn_ = i;
   } else {  // full: overflow to the global queue
     sched_.inject_.push(t);
     bump(overflows_);
@@ -266,6 +263,7 @@ void Worker::run_task(TaskHeader* t) {
     h = c.next;
   } while (h);
   c.current = nullptr;
+  step_task_ = nullptr;  // spawns from here on belong to no task's step
   if (debug) sched_.debug_after_run(t, monotonic_ns() - started_ns, c.finished);
   if (c.finished) {
     sched_.on_complete(t);
@@ -291,6 +289,11 @@ InlineJoin Worker::try_run_inline(TaskHeader* child) {
   if (inline_depth_ >= kMaxInlineDepth) return InlineJoin::not_queued;
   // Pointer comparisons only until found: a task queued here is alive (and of
   // this runtime), while `child` may have finished elsewhere and be gone.
+  // The newest entry first (a LIFO join, W5 fib): no spawn-order check needed.
+  if (runq_.claim_newest(child)) {
+    run_claimed(child);
+    return InlineJoin::ran;
+  }
   const std::int64_t i = runq_.find(child);
   if (i < 0) return InlineJoin::not_queued;
   if (i != runq_.newest_index()) {
@@ -301,7 +304,10 @@ InlineJoin Worker::try_run_inline(TaskHeader* child) {
     // already started (path compression keeps the walks short).
     constexpr std::size_t mask = kLocalQueueCapacity - 1;
     const std::size_t slot = static_cast<std::size_t>(i) & mask;
-    if (slot_spawner_[slot] != step_task_ || !step_task_) return InlineJoin::not_queued;
+    // Queued here, so alive, and its flags were written before our push. A
+    // started task's entry is a wake or a yield, whose spawn record is stale.
+    if (slot_spawner_[slot] != step_task_ || !step_task_ || child->has_flag(TaskHeader::kStarted))
+      return InlineJoin::not_queued;
     // Below the oldest index every entry has been handed out (and its slot
     // may hold a newer one), so the walk ends there.
     const std::int64_t oldest = runq_.oldest_index();
