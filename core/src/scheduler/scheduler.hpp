@@ -172,9 +172,8 @@ class Worker {
   const unsigned index_;
   ChaseLevDeque<TaskHeader*> runq_;
   // Spawn order for try_run_inline(), owner-only, per run-queue slot: the task
-  // whose step spawned the entry (stale for a wake or a yield: their tasks
-  // have started), and the index of the previous spawn of that step (a chain,
-  // newest first; -1 ends it).
+  // whose step spawned the entry (null for a wake or a yield), and the index
+  // of the previous spawn of that step (a chain, newest first; -1 ends it).
   TaskHeader* slot_spawner_[kLocalQueueCapacity] = {};
   std::int64_t slot_prev_spawn_[kLocalQueueCapacity] = {};
   alignas(kCacheLine) detail::Atomic<TaskHeader*> lifo_{nullptr};

@@ -101,9 +101,13 @@ void Worker::push_lifo(TaskHeader* t) noexcept {
 }
 
 void Worker::push_back(TaskHeader* t) noexcept {
-  // A woken or yielded task has started, so try_run_inline() never takes it
-  // for a spawn: its slot's spawn record may stay stale.
-  if (!runq_.push(t)) {  // full: overflow to the global queue
+  const std::int64_t i = runq_.next_index();
+  if (runq_.push(t)) {
+    // A wake or a yield: not a spawn of any step (try_run_inline's order rule
+    // reads only these owner-only records, never the task, which a thief may
+    // be running by then).
+    slot_spawner_[static_cast<std::size_t>(i) & (kLocalQueueCapacity - 1)] = nullptr;
+  } else {  // full: overflow to the global queue
     sched_.inject_.push(t);
     bump(overflows_);
   }
@@ -304,10 +308,7 @@ InlineJoin Worker::try_run_inline(TaskHeader* child) {
     // already started (path compression keeps the walks short).
     constexpr std::size_t mask = kLocalQueueCapacity - 1;
     const std::size_t slot = static_cast<std::size_t>(i) & mask;
-    // Queued here, so alive, and its flags were written before our push. A
-    // started task's entry is a wake or a yield, whose spawn record is stale.
-    if (slot_spawner_[slot] != step_task_ || !step_task_ || child->has_flag(TaskHeader::kStarted))
-      return InlineJoin::not_queued;
+    if (slot_spawner_[slot] != step_task_ || !step_task_) return InlineJoin::not_queued;
     // Below the oldest index every entry has been handed out (and its slot
     // may hold a newer one), so the walk ends there.
     const std::int64_t oldest = runq_.oldest_index();
