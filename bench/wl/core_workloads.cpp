@@ -24,7 +24,7 @@ Task<void> bump(std::atomic<long>* counter, long n, Event* done) {
   co_return;
 }
 
-Result spawn_many(const Context& ctx) {
+Result spawn_many_with(const Context& ctx, bool eager) {
   const long n = ctx.scaled(1'000'000);
   std::atomic<long> counter{0};
   Event done;
@@ -36,10 +36,18 @@ Result spawn_many(const Context& ctx) {
     co_return since(t0);
   };
   Result r;
-  r.seconds = run(body(), {.workers = ctx.threads});
+  r.seconds = run(body(), {.workers = ctx.threads, .eager_tasks = eager});
   r.ops = n;
   r.ok = counter.load() == n;
   return r;
+}
+
+Result spawn_many(const Context& ctx) {
+  return spawn_many_with(ctx, false);
+}
+// X1: W1 with asyncio's eager task factory (RunOptions::eager_tasks).
+Result spawn_many_eager(const Context& ctx) {
+  return spawn_many_with(ctx, true);
 }
 
 // W2: 1,000 tasks each yield 1,000 times.
@@ -122,6 +130,7 @@ Result fib_wl(const Context& ctx) {
 }
 
 WEFT_WORKLOAD("W1", "spawn_many", spawn_many);
+WEFT_WORKLOAD("X1", "spawn_many_eager", spawn_many_eager);
 WEFT_WORKLOAD("W2", "yield_many", yield_many);
 WEFT_WORKLOAD("W4", "chained_spawn", chained_spawn);
 WEFT_WORKLOAD("W5", "fib", fib_wl);

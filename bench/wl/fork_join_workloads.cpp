@@ -1,7 +1,8 @@
 // W13 skynet, W14 nqueens, W15 fanout_oldest: fork-join trees written the way
 // an asyncio user writes them (gather of the children; handles awaited oldest
 // first), plus X13 skynet_newest, the hand-written newest-first join of the same
-// tree that W13/W15 are compared with (not part of `weft-wl all`).
+// tree that W13/W15 are compared with, and X13e skynet_eager, W13 with eager
+// tasks (neither is part of `weft-wl all`).
 #include <array>
 #include <chrono>
 #include <utility>
@@ -90,7 +91,7 @@ Task<long> skynet_newest(long num, long size) {
   co_return total;
 }
 
-template <Task<long> (*Tree)(long, long)>
+template <Task<long> (*Tree)(long, long), bool Eager = false>
 Result skynet_form(const Context& ctx) {
   const long size = skynet_size(ctx.scale);
   auto body = [&]() -> Task<std::pair<double, long>> {
@@ -98,7 +99,7 @@ Result skynet_form(const Context& ctx) {
     long v = co_await Tree(0, size);
     co_return std::pair<double, long>{since(t0), v};
   };
-  auto [seconds, value] = run(body(), {.workers = ctx.threads});
+  auto [seconds, value] = run(body(), {.workers = ctx.threads, .eager_tasks = Eager});
   Result r;
   r.seconds = seconds;
   r.ops = skynet_tasks(size);
@@ -164,6 +165,8 @@ WEFT_WORKLOAD("W13", "skynet", skynet_form<skynet>);
 WEFT_WORKLOAD("W14", "nqueens", nqueens_wl);
 WEFT_WORKLOAD("W15", "fanout_oldest", skynet_form<fanout_oldest>);
 WEFT_WORKLOAD("X13", "skynet_newest", skynet_form<skynet_newest>);
+// X13e: W13 with asyncio's eager task factory (RunOptions::eager_tasks).
+WEFT_WORKLOAD("X13e", "skynet_eager", (skynet_form<skynet, true>));
 
 }  // namespace
 }  // namespace weft::wl

@@ -17,8 +17,16 @@ namespace weft {
 
 Runtime::Runtime(RunOptions options)
     : calls_(std::make_unique<detail::CallQueue>()),
-      sched_(std::make_unique<detail::Scheduler>(this, options)) {
+      sched_(std::make_unique<detail::Scheduler>(this, options)),
+      eager_tasks_(options.eager_tasks) {
   sched_->start();
+}
+
+void Runtime::start_eagerly(detail::TaskHeader* task) noexcept {
+  // schedule_new() pushed it onto this worker's run queue, newest: claim it
+  // back and run its first step nested in the caller's (Worker::run_claimed).
+  detail::Worker* w = detail::local_worker(sched_.get());
+  if (w && detail::tls_context.current) w->try_run_inline(task);
 }
 
 Runtime::~Runtime() {

@@ -171,8 +171,11 @@ class Worker {
   Scheduler& sched_;
   const unsigned index_;
   ChaseLevDeque<TaskHeader*> runq_;
-  std::unique_ptr<TaskHeader*[]> slot_spawner_;
-  std::unique_ptr<std::int64_t[]> slot_prev_spawn_;
+  // Spawn order for try_run_inline(), owner-only, per run-queue slot: the task
+  // whose step spawned the entry (null for a wake or a yield), and the index
+  // of the previous spawn of that step (a chain, newest first; -1 ends it).
+  TaskHeader* slot_spawner_[kLocalQueueCapacity] = {};
+  std::int64_t slot_prev_spawn_[kLocalQueueCapacity] = {};
   alignas(kCacheLine) detail::Atomic<TaskHeader*> lifo_{nullptr};
   Parker parker_;
   TaskRegistry registry_;
@@ -183,11 +186,8 @@ class Worker {
   std::uint32_t rng_;
   std::uint32_t seen_cancel_epoch_ = 0;
   unsigned inline_depth_ = 0;
-  // Spawn order for try_run_inline(), owner-only: who pushed each run-queue
-  // slot (null: a wake or a yield), and for a spawn the index of the previous
-  // spawn of the same task in the same step (a chain, newest first; -1 ends it).
-  TaskHeader* step_task_ = nullptr;  ///< the task whose step is running now
-  std::int64_t step_last_spawn_ = -1;
+  TaskHeader* step_task_ = nullptr;    ///< the task whose step runs now (null between steps)
+  std::int64_t step_last_spawn_ = -1;  ///< its newest spawn in this step, or -1
   bool batching_ = false;
   bool batched_push_ = false;
   Thread thread_;

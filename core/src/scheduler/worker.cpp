@@ -17,8 +17,6 @@ Worker::Worker(Scheduler& sched, unsigned index)
     : sched_(sched),
       index_(index),
       runq_(kLocalQueueCapacity),
-      slot_spawner_(std::make_unique<TaskHeader*[]>(kLocalQueueCapacity)),
-      slot_prev_spawn_(std::make_unique<std::int64_t[]>(kLocalQueueCapacity)),
       parker_(sched.driver()),
       timers_(sched.start_ns()),
       rng_(0x9E3779B9u * (index + 1)) {}
@@ -105,6 +103,9 @@ void Worker::push_lifo(TaskHeader* t) noexcept {
 void Worker::push_back(TaskHeader* t) noexcept {
   const std::int64_t i = runq_.next_index();
   if (runq_.push(t)) {
+    // A wake or a yield: not a spawn of any step (try_run_inline's order rule
+    // reads only these owner-only records, never the task, which a thief may
+    // be running by then).
     slot_spawner_[static_cast<std::size_t>(i) & (kLocalQueueCapacity - 1)] = nullptr;
   } else {  // full: overflow to the global queue
     sched_.inject_.push(t);
@@ -116,11 +117,11 @@ void Worker::push_back(TaskHeader* t) noexcept {
 void Worker::push_spawned(TaskHeader* t) noexcept {
   const std::int64_t i = runq_.next_index();
   if (runq_.push(t)) {
-    TaskHeader* spawner = tls_context.current;
+    // The spawner is the task whose step runs here (null between steps).
     const std::size_t slot = static_cast<std::size_t>(i) & (kLocalQueueCapacity - 1);
-    slot_spawner_[slot] = spawner;
-    slot_prev_spawn_[slot] = spawner == step_task_ ? step_last_spawn_ : -1;
-    if (spawner == step_task_) step_last_spawn_ = i;
+    slot_spawner_[slot] = step_task_;
+    slot_prev_spawn_[slot] = step_last_spawn_;
+    step_last_spawn_ = i;
   } else {  // full: overflow to the global queue
     sched_.inject_.push(t);
     bump(overflows_);
@@ -266,6 +267,7 @@ void Worker::run_task(TaskHeader* t) {
     h = c.next;
   } while (h);
   c.current = nullptr;
+  step_task_ = nullptr;  // spawns from here on belong to no task's step
   if (debug) sched_.debug_after_run(t, monotonic_ns() - started_ns, c.finished);
   if (c.finished) {
     sched_.on_complete(t);
@@ -291,6 +293,11 @@ InlineJoin Worker::try_run_inline(TaskHeader* child) {
   if (inline_depth_ >= kMaxInlineDepth) return InlineJoin::not_queued;
   // Pointer comparisons only until found: a task queued here is alive (and of
   // this runtime), while `child` may have finished elsewhere and be gone.
+  // The newest entry first (a LIFO join, W5 fib): no spawn-order check needed.
+  if (runq_.claim_newest(child)) {
+    run_claimed(child);
+    return InlineJoin::ran;
+  }
   const std::int64_t i = runq_.find(child);
   if (i < 0) return InlineJoin::not_queued;
   if (i != runq_.newest_index()) {

@@ -142,6 +142,18 @@ class ChaseLevDeque {
     return i >= 0 && claim_at(i, item);
   }
 
+  /// Owner only. Takes `item` if it is the newest entry (a pop, then a trim
+  /// of the tombstones it uncovers): false if it is not, or a thief won it.
+  bool claim_newest(T item) noexcept {
+    const std::int64_t b = bottom_.load(std::memory_order_relaxed) - 1;
+    if (b < top_.load(std::memory_order_relaxed) ||
+        buffer_[b & mask_].load(std::memory_order_relaxed) != item)
+      return false;
+    if (pop() != item) return false;
+    trim();
+    return true;
+  }
+
   /// Owner only. The index at which `item` is queued, or -1. Siblings are
   /// claimed in spawn order (gather, a loop over handles), so the entry after
   /// the last one claimed is looked at first, then the newest, then the rest,
@@ -159,13 +171,9 @@ class ChaseLevDeque {
   /// Owner only. Claims the entry at index `i` (found by find()): true if it
   /// was still `item` and no thief won it first.
   bool claim_at(std::int64_t i, T item) noexcept {
-    if (i == bottom_.load(std::memory_order_relaxed) - 1) {
-      // The newest entry: pop it (the last index is raced for on top), then
-      // drop the claimed slots this uncovers, so that they do not fill the deque.
-      if (pop() != item) return false;
-      trim();
-      return true;
-    }
+    // The newest entry: pop it (the last index is raced for on top), then
+    // drop the claimed slots this uncovers, so that they do not fill the deque.
+    if (i == bottom_.load(std::memory_order_relaxed) - 1) return claim_newest(item);
     T expected = item;
     // relaxed: the owner pushed the item itself; the CAS only has to decide
     // against a thief's exchange on the same slot (one of the two wins).
