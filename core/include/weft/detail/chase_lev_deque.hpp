@@ -4,10 +4,14 @@
 // | operation | who          | end    | cost                               | progress  |
 // |-----------|--------------|--------|------------------------------------|-----------|
 // | push      | owner        | bottom | 1 release store (+fence)           | wait-free |
-// | pop       | owner        | bottom | 1 seq_cst fence, CAS if last       | wait-free |
-// | take      | owner        | top    | 1 seq_cst fence, 1 CAS             | lock-free |
+// | pop       | owner        | bottom | 1 seq_cst fence, CAS if last (*)   | wait-free |
+// | take      | owner        | top    | 1 seq_cst fence, 1 CAS (*)         | lock-free |
 // | steal     | any thread   | top    | 1 seq_cst fence, 1 CAS, 1 exchange | lock-free |
-// | claim     | owner        | any    | a scan of <= size() slots, 1 CAS   | wait-free |
+// | claim     | owner        | any    | newest: a pop, then a trim (one    | wait-free |
+// |           |              |        | fence per tombstone it drops);     |           |
+// |           |              |        | older: a scan of <= size(), 1 CAS  |           |
+//
+// (*) plus the same again for each tombstone passed (at most capacity()).
 //
 // pop() is LIFO, take() and steal() FIFO (a worker that wants FIFO order for
 // its own queue takes from the top). pop, take and steal skip claimed entries.
