@@ -67,6 +67,23 @@ TEST(Eager, ATaskThatDoesNotSuspendIsDoneWhenTheHandleComesBack) {
   EXPECT_TRUE(weft::run(main_task(), {.workers = 2}));
 }
 
+// With other workers looking for work, an eager task is never published to
+// them before its first step (a push then a claim back would lose some to a
+// thief: the task would then not be done when the handle comes back).
+TEST(Eager, NoOtherWorkerTakesTheTaskBeforeItsFirstStep) {
+  weft::test::Watchdog dog(60s);
+  auto main_task = []() -> weft::Task<long> {
+    long not_done = 0;
+    for (int i = 0; i < 20'000; ++i) {
+      auto h = weft::spawn_eager(immediate(i));
+      if (!h.done()) ++not_done;
+      co_await h;
+    }
+    co_return not_done;
+  };
+  EXPECT_EQ(weft::run(main_task(), {.workers = 2}), 0);
+}
+
 TEST(Eager, RuntimeWideFactoryMakesSpawnGatherAndTaskGroupEager) {
   weft::test::Watchdog dog(60s);
   std::vector<std::string> log;

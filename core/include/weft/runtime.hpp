@@ -103,7 +103,9 @@ class Runtime {
   /// it is scheduled only if it suspends. The spawner resumes after that
   /// first step, on the same worker. From a plain thread, or past weft's
   /// inline nesting bound (64 levels), it starts lazily, as spawn() does.
-  /// Same errors as spawn(). Cost: spawn() plus one pop of the run queue.
+  /// The task is never queued before that first step, so no other worker
+  /// can take it first. Same errors as spawn(). Cost: spawn() without the
+  /// run queue's push and pop.
   template <class T>
   JoinHandle<T> spawn_eager(Task<T> task, std::string_view name = {}) {
     return start(std::move(task), name, true);
@@ -192,17 +194,15 @@ class Runtime {
   template <class T>
   JoinHandle<T> start(Task<T> task, std::string_view name, bool eager) {
     auto h = task.handle();
-    detail::TaskHeader* header = adopt(h ? &h.promise() : nullptr, h, name);
+    detail::TaskHeader* header = adopt(h ? &h.promise() : nullptr, h, name, eager || eager_tasks_);
     task.release();
-    JoinHandle<T> handle(static_cast<detail::Promise<T>*>(header));
-    if (eager || eager_tasks_) start_eagerly(header);
-    return handle;
+    return JoinHandle<T>(static_cast<detail::Promise<T>*>(header));
   }
-  /// Runs a task adopt() has just queued here, if the caller is a task on
-  /// one of this runtime's workers (its first step; see spawn_eager()).
-  void start_eagerly(detail::TaskHeader* task) noexcept;
+  /// Takes over the Task's frame as a spawned task and schedules it; `eager`:
+  /// runs its first step here instead, when called from a task on one of this
+  /// runtime's workers (spawn_eager()).
   detail::TaskHeader* adopt(detail::TaskHeader* promise, std::coroutine_handle<> frame,
-                            std::string_view name);
+                            std::string_view name, bool eager);
 
   // Declared first, destroyed last: the runner task and the scheduler's
   // shutdown refer to the call queue.

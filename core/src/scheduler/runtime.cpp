@@ -22,13 +22,6 @@ Runtime::Runtime(RunOptions options)
   sched_->start();
 }
 
-void Runtime::start_eagerly(detail::TaskHeader* task) noexcept {
-  // schedule_new() pushed it onto this worker's run queue, newest: claim it
-  // back and run its first step nested in the caller's (Worker::run_claimed).
-  detail::Worker* w = detail::local_worker(sched_.get());
-  if (w && detail::tls_context.current) w->try_run_inline(task);
-}
-
 Runtime::~Runtime() {
   shutdown();
 }
@@ -69,7 +62,7 @@ void Runtime::check_not_on_worker() {
 }
 
 detail::TaskHeader* Runtime::adopt(detail::TaskHeader* p, std::coroutine_handle<> frame,
-                                   std::string_view name) {
+                                   std::string_view name, bool eager) {
   using H = detail::TaskHeader;
   if (!p) throw InvalidStateError("weft::spawn: empty (moved-from) Task");
   if (p->has_flag(H::kAwaited | H::kRoot))
@@ -94,7 +87,7 @@ detail::TaskHeader* Runtime::adopt(detail::TaskHeader* p, std::coroutine_handle<
   p->state_.store(H::kScheduled | (std::uint32_t{sched_->id()} << H::kRuntimeShift),
                   std::memory_order_relaxed);
   if (sched_->debug()) sched_->debug_track(p);
-  sched_->schedule_new(p);
+  sched_->schedule_new(p, eager);
   return p;
 }
 

@@ -107,10 +107,11 @@ void Scheduler::schedule(TaskHeader* t) noexcept {
     push_inject(t);
 }
 
-void Scheduler::schedule_new(TaskHeader* t) noexcept {
+void Scheduler::schedule_new(TaskHeader* t, bool eager) noexcept {
   if (Worker* w = local_worker(this)) {
     // Owner-only counter: a plain store with release (see live_tasks()).
     w->spawned_.store(w->spawned_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    if (eager && tls_context.current && w->run_eagerly(t)) return;
     w->push_spawned(t);  // FIFO: tasks start in the order they were spawned
   } else {
     external_spawns_.fetch_add(1, std::memory_order_release);

@@ -118,6 +118,9 @@ class Worker {
   /// join: the children start in spawn order, depth-first). Stops early when
   /// the running task has a cancellation pending.
   void run_step_spawns_inline();
+  /// Runs a new task's first step nested in the running task's step (an
+  /// eager spawn); false past the inline nesting bound (queue it instead).
+  bool run_eagerly(TaskHeader* t);
   /// A task the running task spawned: back of the run queue, remembered as
   /// that task's spawn for try_run_inline()'s order rule.
   void push_spawned(TaskHeader* t) noexcept;
@@ -202,8 +205,10 @@ class Scheduler {
 
   /// A task woken by wake() or requeued by cancel(). Any thread.
   void schedule(TaskHeader* t) noexcept;
-  /// A newly spawned task. Any thread.
-  void schedule_new(TaskHeader* t) noexcept;
+  /// A newly spawned task. Any thread. `eager`: from a task on one of this
+  /// runtime's workers, its first step runs here and now (Worker::run_eagerly),
+  /// never published to thieves first.
+  void schedule_new(TaskHeader* t, bool eager = false) noexcept;
   /// A task that finished on this thread's worker (or on no worker at shutdown).
   void on_complete(TaskHeader* t) noexcept;
   /// Wakes one parked worker if nobody is searching. Any thread.

@@ -295,6 +295,7 @@ InlineJoin Worker::try_run_inline(TaskHeader* child) {
   // this runtime), while `child` may have finished elsewhere and be gone.
   // The newest entry first (a LIFO join, W5 fib): no spawn-order check needed.
   if (runq_.claim_newest(child)) {
+    bump(inline_joins_);
     run_claimed(child);
     return InlineJoin::ran;
   }
@@ -320,6 +321,7 @@ InlineJoin Worker::try_run_inline(TaskHeader* child) {
   }
   // Take its entry out; a thief that won it first keeps it.
   if (!runq_.claim_at(i, child)) return InlineJoin::not_queued;
+  bump(inline_joins_);
   run_claimed(child);
   return InlineJoin::ran;
 }
@@ -347,15 +349,22 @@ void Worker::run_step_spawns_inline() {
       if (self->state_.load(std::memory_order_relaxed) & TaskHeader::kCancelPending) return;
       TaskHeader* t = runq_.at(i);
       if (!t || !runq_.claim_at(i, t)) continue;  // stolen meanwhile
+      bump(inline_joins_);
       run_claimed(t);
     }
     if (seen <= kBatch) return;
   }
 }
 
+bool Worker::run_eagerly(TaskHeader* t) {
+  if (inline_depth_ >= kMaxInlineDepth) return false;
+  run_claimed(t);  // never queued: nobody else can have it
+  return true;
+}
+
 void Worker::run_claimed(TaskHeader* child) {
-  // We hold its queue entry: run it as if the loop had found it.
-  bump(inline_joins_);
+  // We hold its queue entry (or it was never queued): run it as if the loop
+  // had found it.
   ThreadContext& c = tls_context;
   const ThreadContext saved = c;
   TaskHeader* const saved_step_task = step_task_;
