@@ -43,7 +43,10 @@
 //    on another worker while the body runs without suspending): it returns the
 //    handle of a child that is cancelled at once (it sees CancelledError at its
 //    first suspension point, or never starts), and the body's next suspension
-//    point delivers the abort.
+//    point delivers the abort. The failing child's worker records that its
+//    request was made only after making it, so for an instant after the
+//    CancelledError reached the body a spawn may still be accepted that way
+//    (a child cancelled at once) instead of refused.
 //
 // The explicit form is for code that cannot be a block:
 //
