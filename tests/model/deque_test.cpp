@@ -161,6 +161,30 @@ void trim_frees_slots() {
   l.check(4);
 }
 
+// The classic Chase-Lev race: the owner pops (or claims) the last entry while
+// a thief steals it; exactly one of them gets it.
+void last_entry_race() {
+  ChaseLevDeque<int*> d(2);
+  Ledger l;
+  l.push_or_keep(d, 0);
+  l.push_or_keep(d, 1);
+  Thread thief(
+      [&] {
+        l.take(d.steal());
+        l.take(d.steal());
+      },
+      "thief");
+  l.take(d.pop());
+  if (d.claim(l.item(0))) l.take(l.item(0));
+  thief.join();
+  l.take(d.pop());
+  l.check(2);
+}
+
+TEST(ModelDeque, LastEntryRaceHandsItOutOnce) {
+  weft_test::expect_exhaustive_ok("deque last entry", 3, 2'000'000, last_entry_race);
+}
+
 TEST(ModelDeque, TrimFreesTheClaimedSlots) {
   weft_test::expect_exhaustive_ok("deque trim frees slots", 2, 2'000'000, trim_frees_slots);
 }

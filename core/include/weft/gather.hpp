@@ -156,6 +156,7 @@ bool gather_run_inline(const Tasks& tasks) {
   for (std::size_t i = 0; i < tasks.size(); ++i) {
     TaskHeader* t = gather_header(tasks[i]);
     if (!t->done()) {
+      // relaxed: a hint; a request missed here is delivered by the wait.
       if (self && (self->state_.load(std::memory_order_relaxed) & TaskHeader::kCancelPending))
         return false;
       // A task still queued behind an older sibling stops the pass: the rest

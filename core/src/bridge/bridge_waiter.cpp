@@ -54,6 +54,7 @@ void attach_bridge_waiter(BridgeWaiter* w, TaskHeader* task) noexcept {
 }
 
 void retain_bridge_waiter(BridgeWaiter* w) noexcept {
+  // relaxed: the caller already holds a reference (as shared_ptr's increment).
   w->refs.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -76,6 +77,7 @@ bool bridge_wait(BridgeWaiter* w, TaskHeader* task, std::int64_t timeout_ns, con
   const std::int64_t start = monotonic_ns();
   const std::int64_t deadline =
       timeout_ns < 0 || timeout_ns > INT64_MAX - start ? -1 : start + timeout_ns;
+  // acquire: pairs with the completion's release store; the task's result is visible.
   while (w->done.load(std::memory_order_acquire) == 0) {
     std::int64_t left = -1;
     if (deadline >= 0) {

@@ -76,10 +76,12 @@ void CallQueue::drop_stack(std::uintptr_t keep) noexcept {
 }
 
 void CallQueue::close() noexcept {
+  // acq_rel: one RMW on the pushes' word: a push after it sees kClosed and throws.
   head_.fetch_or(kClosed, std::memory_order_acq_rel);
 }
 
 bool CallQueue::closed() const noexcept {
+  // acquire: pairs with close(); what shutdown wrote before closing is visible.
   return head_.load(std::memory_order_acquire) & kClosed;
 }
 
@@ -91,6 +93,7 @@ void CallQueue::discard() noexcept {
 
 CallbackNode* CallQueue::next() noexcept {
   if (!batch_) {
+    // acquire: as the CASes below (only their outcome matters; this is the first guess).
     std::uintptr_t h = head_.load(std::memory_order_acquire);
     for (;;) {
       if (!node_of(h)) {

@@ -328,31 +328,26 @@ InlineJoin Worker::try_run_inline(TaskHeader* child) {
 
 void Worker::run_step_spawns_inline() {
   TaskHeader* const self = tls_context.current;
-  if (!self || self != step_task_) return;
+  if (!self || self != step_task_ || inline_depth_ >= kMaxInlineDepth) return;
   constexpr std::size_t mask = kLocalQueueCapacity - 1;
-  constexpr std::size_t kBatch = 64;
-  std::int64_t batch[kBatch];
-  for (;;) {
-    if (inline_depth_ >= kMaxInlineDepth) return;
-    // The chain runs newest first: keep the oldest kBatch pending spawns.
-    const std::int64_t oldest = runq_.oldest_index();
-    std::size_t n = 0, seen = 0;
-    for (std::int64_t j = step_last_spawn_; j >= oldest;
-         j = slot_prev_spawn_[static_cast<std::size_t>(j) & mask])
-      if (runq_.holds(j)) batch[seen++ % kBatch] = j;
-    if (seen == 0) return;
-    n = seen < kBatch ? seen : kBatch;
-    // batch holds the last n pending ones found (the oldest), ending at
-    // (seen - 1) % kBatch with the oldest of all.
-    for (std::size_t k = 0; k < n; ++k) {
-      const std::int64_t i = batch[(seen - 1 - k) % kBatch];
-      if (self->state_.load(std::memory_order_relaxed) & TaskHeader::kCancelPending) return;
-      TaskHeader* t = runq_.at(i);
-      if (!t || !runq_.claim_at(i, t)) continue;  // stolen meanwhile
-      bump(inline_joins_);
-      run_claimed(t);
-    }
-    if (seen <= kBatch) return;
+  // The step's chain runs newest first, through indices still in the run
+  // queue: at most its capacity of them wait.
+  std::int64_t pending[kLocalQueueCapacity];
+  std::size_t n = 0;
+  for (std::int64_t j = step_last_spawn_, oldest = runq_.oldest_index(); j >= oldest;
+       j = slot_prev_spawn_[static_cast<std::size_t>(j) & mask])
+    if (runq_.holds(j)) pending[n++] = j;
+  while (n > 0) {  // oldest first
+    const std::int64_t i = pending[--n];
+    // relaxed: a hint; a request missed here is delivered at the next suspension.
+    if (self->state_.load(std::memory_order_relaxed) & TaskHeader::kCancelPending) return;
+    // Below the oldest index the entry was handed out (stolen while an earlier
+    // child ran here), and its slot may hold a newer one.
+    if (i < runq_.oldest_index()) continue;
+    TaskHeader* t = runq_.at(i);
+    if (!t || !runq_.claim_at(i, t)) continue;  // stolen meanwhile
+    bump(inline_joins_);
+    run_claimed(t);
   }
 }
 

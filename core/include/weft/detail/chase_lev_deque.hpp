@@ -83,33 +83,10 @@ class ChaseLevDeque {
 
   /// Owner only. Newest item first; nullptr when empty.
   T pop() noexcept {
-    for (;;) {
-      std::int64_t b = bottom_.load(std::memory_order_relaxed) - 1;
-#ifdef WEFT_TSAN
-      bottom_.exchange(b, std::memory_order_seq_cst);
-      std::int64_t t = top_.load(std::memory_order_seq_cst);
-#else
-      bottom_.store(b, std::memory_order_relaxed);
-      // seq_cst: the store of bottom and the load of top must not be reordered, or
-      // the owner and a thief could both win the last index (store-load ordering).
-      detail::fence(std::memory_order_seq_cst);
-      std::int64_t t = top_.load(std::memory_order_relaxed);
-#endif
-      if (t > b) {
-        bottom_.store(b + 1, std::memory_order_relaxed);
-        return nullptr;
-      }
-      if (t == b) {
-        // Last index: race the thieves for it on top.
-        const bool won = top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst,
-                                                      std::memory_order_relaxed);
-        bottom_.store(b + 1, std::memory_order_relaxed);
-        if (!won) return nullptr;
-        return empty_slot(b);  // null if the owner claimed it: the deque is empty now
-      }
-      if (T item = empty_slot(b)) return item;
-      // A claimed slot: look at the next one down.
-    }
+    T item = nullptr;
+    while (pop_index(item))
+      if (item) return item;  // else a claimed slot came out: the next one down
+    return nullptr;
   }
 
   /// Owner only. Oldest item first; nullptr when empty or when it lost the
@@ -254,10 +231,11 @@ class ChaseLevDeque {
     return item != nullptr && item != tombstone();
   }
 
-  /// Owner only: moves bottom down over claimed (tombstone) slots, one index at a
-  /// time with pop()'s protocol (a thief may be racing for the last index).
-  /// Stops at a live entry or when the deque is empty.
+  /// Owner only: moves bottom down over claimed (tombstone) slots, one index
+  /// at a time with pop()'s protocol (a thief may be racing for the last
+  /// index). Stops at a live entry or when the deque is empty.
   void trim() noexcept {
+    T item = nullptr;
     for (;;) {
       std::int64_t b = bottom_.load(std::memory_order_relaxed) - 1;
       if (b < top_.load(std::memory_order_relaxed)) return;
@@ -265,27 +243,39 @@ class ChaseLevDeque {
       // thief that won its index empties it later), a tombstone stays one
       // until the winner of its index empties it.
       if (live(buffer_[b & mask_].load(std::memory_order_relaxed))) return;
-#ifdef WEFT_TSAN
-      bottom_.exchange(b, std::memory_order_seq_cst);
-      std::int64_t t = top_.load(std::memory_order_seq_cst);
-#else
-      bottom_.store(b, std::memory_order_relaxed);
-      // seq_cst: as in pop(), the store of bottom before the load of top.
-      detail::fence(std::memory_order_seq_cst);
-      std::int64_t t = top_.load(std::memory_order_relaxed);
-#endif
-      if (t < b) {  // index b is ours again: one tombstone fewer
-        buffer_[b & mask_].store(nullptr, std::memory_order_relaxed);
-        continue;  // look at the next one down
-      }
-      // The last index: whoever wins it empties the tombstone (a thief by its
-      // exchange). t > b: a thief won it already.
-      if (t == b && top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst,
-                                                 std::memory_order_relaxed))
-        buffer_[b & mask_].store(nullptr, std::memory_order_relaxed);
-      bottom_.store(b + 1, std::memory_order_relaxed);
-      return;
+      if (!pop_index(item)) return;
     }
+  }
+
+  /// Owner only: takes the newest index out of the deque, racing the thieves
+  /// for it if it is the last one. False if the deque was empty or a thief won
+  /// that index; otherwise `item` is what its slot held (an entry, or null for
+  /// a tombstone), and the slot is left empty.
+  bool pop_index(T& item) noexcept {
+    std::int64_t b = bottom_.load(std::memory_order_relaxed) - 1;
+#ifdef WEFT_TSAN
+    bottom_.exchange(b, std::memory_order_seq_cst);
+    std::int64_t t = top_.load(std::memory_order_seq_cst);
+#else
+    bottom_.store(b, std::memory_order_relaxed);
+    // seq_cst: the store of bottom and the load of top must not be reordered, or
+    // the owner and a thief could both win the last index (store-load ordering).
+    detail::fence(std::memory_order_seq_cst);
+    std::int64_t t = top_.load(std::memory_order_relaxed);
+#endif
+    if (t > b) {  // empty (a thief took the last index meanwhile)
+      bottom_.store(b + 1, std::memory_order_relaxed);
+      return false;
+    }
+    if (t == b) {
+      // Last index: race the thieves for it on top (the winner empties the slot).
+      const bool won = top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst,
+                                                    std::memory_order_relaxed);
+      bottom_.store(b + 1, std::memory_order_relaxed);
+      if (!won) return false;
+    }
+    item = empty_slot(b);
+    return true;
   }
 
   /// Owner only, for an index it has won: the slot's item (null if the owner

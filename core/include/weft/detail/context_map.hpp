@@ -45,6 +45,7 @@ struct ContextValue {
   detail::Atomic<std::uint32_t> refs{1};
   void (*destroy)(ContextValue* self) noexcept = nullptr;
 
+  // relaxed: the caller holds a reference already (a copy never publishes data).
   void add_ref() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
   static void release(ContextValue* v) noexcept {
     // acq_rel: see the comment at the top of the file.
@@ -84,6 +85,7 @@ class ContextMap {
     return nullptr;
   }
 
+  // relaxed: the caller holds a reference already (a copy never publishes data).
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   /// Drops one reference (null is fine); the last one releases the values and
   /// frees the map.
