@@ -32,11 +32,21 @@ struct Shared {
   std::atomic<long> unexplained{0};  ///< woken with no set() since the wait began
   std::atomic<int> waiters_done{0};
   std::atomic<long> saw_set{0};
+  // One per waiter task: set by whoever counts it in waiters_done first (the
+  // task at its end, or the join for a task that ended cancelled -- before
+  // its first step, or by a cancel() after its last wait, which ends it
+  // cancelled after it counted itself).
+  std::vector<std::atomic<bool>> counted = std::vector<std::atomic<bool>>(kMaxWaiters);
+  static constexpr int kMaxWaiters = 128;
 };
 
 using weft::test::next_rand;
 
-weft::Task<void> waiter(Shared& sh, int id, int iterations) {
+void count_waiter_done(Shared& sh, int slot) {
+  if (!sh.counted[static_cast<std::size_t>(slot)].exchange(true)) sh.waiters_done++;
+}
+
+weft::Task<void> waiter(Shared& sh, int slot, int id, int iterations) {
   std::uint32_t rng = 0xc2b2ae35u * static_cast<std::uint32_t>(id + 1);
   for (int i = 0; i < iterations; ++i) {
     const std::uint32_t r = next_rand(rng);
@@ -62,7 +72,7 @@ weft::Task<void> waiter(Shared& sh, int id, int iterations) {
       sh.timed_out++;
     }
   }
-  sh.waiters_done++;
+  count_waiter_done(sh, slot);
 }
 
 void set_event(Shared& sh) {
@@ -87,6 +97,7 @@ TEST(SyncEventStress, SetClearCancelTimeout) {
   weft::test::Watchdog dog(600s, "SyncEventStress");
   const long rounds = weft::test::stress_iterations(3);
   constexpr int kTasks = 128;
+  static_assert(kTasks <= Shared::kMaxWaiters);
   constexpr int kIterations = 1000;
   long iterations = 0;
   for (long round = 0; round < rounds; ++round) {
@@ -94,7 +105,7 @@ TEST(SyncEventStress, SetClearCancelTimeout) {
     weft::Runtime rt({.workers = 4});
     std::vector<weft::JoinHandle<void>> handles;
     for (int t = 0; t < kTasks; ++t)
-      handles.push_back(rt.spawn(waiter(sh, t + static_cast<int>(round) * kTasks, kIterations)));
+      handles.push_back(rt.spawn(waiter(sh, t, t + static_cast<int>(round) * kTasks, kIterations)));
     auto tog = rt.spawn(toggler(sh, kTasks));
     std::atomic<bool> stop{false};
     std::vector<std::thread> threads;
@@ -121,11 +132,11 @@ TEST(SyncEventStress, SetClearCancelTimeout) {
         if (sh.event.wait_blocking(1ms)) blocking_woken++;
     });
     auto join_all = [&]() -> weft::Task<void> {
-      for (auto& h : handles) {
+      for (int t = 0; t < kTasks; ++t) {
         try {
-          co_await h;
+          co_await handles[static_cast<std::size_t>(t)];
         } catch (const weft::CancelledError&) {
-          sh.waiters_done++;  // cancelled before it ran: it never waited
+          count_waiter_done(sh, t);  // a no-op if it counted itself
         }
       }
       co_await tog;
