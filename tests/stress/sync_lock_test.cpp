@@ -148,9 +148,10 @@ TEST(SyncLockStress, CancellationTimeoutsAndPlainThreads) {
     EXPECT_TRUE(sh.lock.try_lock());  // nobody left waiting: the fast path is open
     sh.lock.unlock();
     total_iterations += kTasks * kIterations;
-    std::fprintf(stderr, "round %ld: acquired %ld (%ld returned, +%ld plain), cancelled %ld, timed out %ld\n",
-                 round, task_acquired, returned, plain_acquired.load(), sh.cancelled.load(),
-                 sh.timed_out.load());
+    std::fprintf(
+        stderr,
+        "round %ld: acquired %ld (%ld returned, +%ld plain), cancelled %ld, timed out %ld\n", round,
+        task_acquired, returned, plain_acquired.load(), sh.cancelled.load(), sh.timed_out.load());
   }
   weft::test::report_iterations("SyncLockStress", total_iterations);
 }

@@ -241,12 +241,17 @@ void Worker::run_task(TaskHeader* t) {
   }
   // kKeepResult is about one resumption only; a cancel message frozen by the
   // delivery that ended the last suspension belongs to this resumption only
-  // (kCancelMsgHeld becomes kCancelMsgNow, an older kCancelMsgNow goes).
+  // (kCancelMsgHeld becomes kCancelMsgNow, an older kCancelMsgNow goes); so is
+  // kResumeHook (a HookedSuspension runs before the frame resumes).
+  HookedSuspension* hook = nullptr;
   {
     constexpr std::uint16_t held = TaskHeader::kCancelMsgHeld;
     const std::uint16_t f = t->flags_;
-    t->flags_ = static_cast<std::uint16_t>(
-        (f & ~(TaskHeader::kKeepResult | held | TaskHeader::kCancelMsgNow)) | ((f & held) << 1));
+    if (f & TaskHeader::kResumeHook) hook = static_cast<HookedSuspension*>(t->suspended_on_);
+    t->flags_ =
+        static_cast<std::uint16_t>((f & ~(TaskHeader::kKeepResult | held |
+                                          TaskHeader::kCancelMsgNow | TaskHeader::kResumeHook)) |
+                                   ((f & held) << 1));
   }
   step_task_ = t;  // a new step: its spawns start a new chain
   step_last_spawn_ = -1;
@@ -260,12 +265,14 @@ void Worker::run_task(TaskHeader* t) {
   const bool debug = t->has_flag(TaskHeader::kDebugTask);
   const std::int64_t started_ns = debug ? monotonic_ns() : 0;
   // The trampoline: frames of this task hand control to each other through c.next.
-  std::coroutine_handle<> h = t->resume_point_;
-  do {
-    c.next = nullptr;
-    h.resume();
-    h = c.next;
-  } while (h);
+  if (!hook || !hook->before_resume(hook, t)) {
+    std::coroutine_handle<> h = t->resume_point_;
+    do {
+      c.next = nullptr;
+      h.resume();
+      h = c.next;
+    } while (h);
+  }
   c.current = nullptr;
   step_task_ = nullptr;  // spawns from here on belong to no task's step
   if (debug) sched_.debug_after_run(t, monotonic_ns() - started_ns, c.finished);

@@ -14,43 +14,51 @@
 //    purpose of unlock(): any task or thread may release it; unlocking an
 //    unlocked lock throws weft::RuntimeError. The holder is recorded anyway
 //    (the task, or the plain thread) so that weft::Condition can check it.
-//  - Fair: FIFO, in the order waiters' requests reach the combiner. A lock
-//    released while tasks wait is handed directly to the first of them
-//    (try_lock() keeps failing across the hand-off: the waiters are counted;
-//    locked() may read false for that moment), so a newcomer never barges past
-//    a waiter; try_lock() fails while any waiter is counted, including one that
-//    has counted itself but not yet published its request (a later waiter can
-//    still overtake that one).
-//  - lock() is a suspension point only when it waits (or when the task's
-//    cooperative budget is spent, when it takes the lock and then yields once).
+//    Two unlock() calls racing each other for one acquisition are a data race
+//    (at most one of them can be right), as for std::mutex.
+//  - Fair: FIFO, in the order waiters' enqueue CASes reach the lock word. A
+//    lock released while tasks wait is handed directly to the first of them:
+//    it stays locked across the hand-off (locked() reads true, try_lock()
+//    fails), so a newcomer never barges past a waiter; try_lock() and an
+//    uncontended lock() fail while anyone waits.
+//  - lock() is a suspension point only when it waits, or when the task's
+//    cooperative budget is spent: it then yields *before* it tries to take the
+//    lock (so no task ever yields holding it, which would make every later
+//    acquisition a hand-off) and, back from the yield, takes it or waits.
 //    Cancelling a waiting lock() (task.cancel(), weft::wait_for, weft::timeout)
-//    withdraws it and leaves no trace; if the lock was handed to the task but
-//    the task had not resumed yet, it passes the lock on to the next waiter
-//    and lock() throws CancelledError (asyncio). Nothing is lost either way.
-//  - A waiter is resumed by scheduling its task (on the worker that hands the
-//    lock over, or through the inject queue from a plain thread), never inline
-//    on the unlocking thread's stack.
-//  - Lifetime: unlock() changes the lock word and then, if waiters are
-//    counted, signals the combiner; the next holder may run and finish in
-//    between. Do not destroy the Lock because its new holder is done while
-//    the unlocking task may still be inside unlock(): wait for that task too.
+//    withdraws it at once and leaves no trace (the holder drops its node at its
+//    next unlock); if the lock was handed to the task but the task had not
+//    resumed yet, it passes the lock on to the next waiter and lock() throws
+//    CancelledError (asyncio). Nothing is lost either way.
+//  - A waiter is resumed by scheduling its task (into the unlocking worker's
+//    LIFO slot, or through the inject queue from a plain thread), never inline
+//    on the unlocking thread's stack. unlock() touches nothing of the Lock
+//    after that wake: the new holder may destroy the Lock as soon as it runs.
+//
+// Design: the lock word is [ newest waiter | LOCKED ]: waiters push themselves
+// onto a stack in the word with one CAS, and only the holder consumes it, at
+// unlock(): it takes the whole stack with one exchange (keeping LOCKED),
+// reverses it into a FIFO list only the holder touches, and grants the oldest
+// waiter with one CAS on that waiter's node -- the one decision against a
+// canceller's CAS. A withdrawn waiter leaves its node behind, so nodes live on
+// the heap (a per-thread cache of them), not in the frame: the granted waiter
+// frees its own node, the holder frees a withdrawn one when it meets it.
 //
 // Progress and cost
-//   try_lock(), uncontended lock()   wait-free: one CAS on the state word (which
-//                                    also records the holder)
-//   unlock() without waiters         one CAS; lock-free (it retries only if a
-//                                    waiter counts itself in or out at that
-//                                    instant). With waiters it then signals
-//                                    the combiner (lock-free), plus the
-//                                    hand-off if it becomes the combiner
-//                                    (O(pending requests))
-//   lock() that waits, cancel        one CAS push on the mailbox (lock-free);
-//                                    the hand-off itself is delegated to the
-//                                    combiner thread and waits for it to run
-//                                    (detail/combiner.hpp, "Progress")
+//   try_lock(), uncontended lock()   wait-free: one CAS on the lock word
+//   unlock() without waiters         one CAS; lock-free (it retries only when
+//                                    a waiter pushed itself at that instant)
+//   unlock() with waiters            lock-free: one exchange per batch of
+//                                    waiters, one CAS on the oldest waiter's
+//                                    node, one wake; O(1) amortised (each
+//                                    withdrawn node is dropped once)
+//   lock() that waits                lock-free: one CAS push (retried only when
+//                                    the word changed); then it waits for the
+//                                    holder, as any lock waiter must
+//   cancelling a waiting lock()      wait-free: one CAS on the node
 //   locked()                         wait-free: one load
-// No mutex or spin lock on any path. Memory: 8 words per Lock; 7 words per
-// waiting lock() in the waiter's frame.
+// No mutex or spin lock on any path. Memory: 4 words per Lock; a waiting
+// lock() holds a 3-word node (heap, cached per thread) and 6 words in the frame.
 //
 // Destroying a Lock while tasks wait on it is undefined behaviour (like
 // destroying a std::mutex that is in use).
@@ -62,7 +70,7 @@
 #include <utility>
 
 #include "weft/detail/atomic.hpp"
-#include "weft/detail/combiner.hpp"
+#include "weft/detail/task_header.hpp"
 #include "weft/detail/thread_context.hpp"
 
 namespace weft {
@@ -77,18 +85,37 @@ inline std::uintptr_t current_owner_id() noexcept {
   if (TaskHeader* t = tls_context.current) return reinterpret_cast<std::uintptr_t>(t);
   return reinterpret_cast<std::uintptr_t>(&tls_thread_identity);
 }
+
+/// A waiting lock() (see "Design" in weft/lock.hpp).
+struct alignas(8) LockWaiter {
+  static constexpr std::uint32_t kWaiting = 0;
+  static constexpr std::uint32_t kGranted = 1;
+  static constexpr std::uint32_t kCancelled = 2;
+  LockWaiter* next = nullptr;  ///< older waiter (stack), then next in FIFO order (holder-only)
+  TaskHeader* task = nullptr;
+  detail::Atomic<std::uint32_t> state{kWaiting};  ///< the one decision: grant vs withdraw
+};
+/// A node from this thread's cache (or new); throws std::bad_alloc.
+LockWaiter* new_lock_waiter();
+/// Back to this thread's cache (or deleted).
+void free_lock_waiter(LockWaiter* n) noexcept;
 }  // namespace detail
 
-class Lock : private detail::Combiner {
+class Lock {
  public:
   class Guard;
   class LockAwaiter;
   class ScopedAwaiter;
 
   Lock() = default;
+  Lock(const Lock&) = delete;
+  Lock& operator=(const Lock&) = delete;
+  /// Frees the nodes withdrawn waiters left behind.
+  ~Lock();
 
   /// Awaits the lock (asyncio's `await lock.acquire()`). Throws CancelledError if
-  /// cancelled while waiting; RuntimeError outside a weft task.
+  /// cancelled while waiting; RuntimeError outside a weft task; std::bad_alloc
+  /// if it must wait and no node can be allocated.
   [[nodiscard]] LockAwaiter lock() noexcept;
   /// Awaits the lock and returns a Guard that unlocks it (asyncio's `async with`).
   [[nodiscard]] ScopedAwaiter scoped() noexcept;
@@ -97,9 +124,7 @@ class Lock : private detail::Combiner {
   /// Releases the lock, handing it to the first waiter if any. Any thread.
   /// Throws weft::RuntimeError if the lock is not locked.
   void unlock();
-  /// asyncio's locked(). During a hand-off to a waiter it may briefly read false
-  /// while try_lock() still fails (as in asyncio, where the woken waiter has not
-  /// run yet). Wait-free.
+  /// asyncio's locked(): true while held, hand-offs included. Wait-free.
   bool locked() const noexcept { return state_.load(std::memory_order_acquire) & kLocked; }
   /// True if the lock is held by the calling task (or plain thread).
   bool held_by_current() const noexcept {
@@ -110,44 +135,69 @@ class Lock : private detail::Combiner {
 
  private:
   friend class Condition;
-  // state_: [ waiters | LOCKED ]. A waiter counts itself in before its request
-  // reaches the combiner (on_enqueue) and is counted out when the lock is
-  // handed to it (in the same RMW that keeps it locked) or when it is
-  // cancelled: try_lock(), which needs the word to be 0, never takes the lock
-  // while anyone waits (R6). The holder is recorded beside it (Condition's
-  // check), written by whoever takes the lock for the new holder.
+  // state_: 0 (free), or kLocked | the newest waiter not yet taken by the
+  // holder. The word is never a stack without kLocked: waiters push only onto
+  // a held lock, and unlock() clears the word only when the stack is empty.
   static constexpr std::uintptr_t kLocked = 1;
-  static constexpr std::uintptr_t kWaiter = 2;
 
   bool try_fast() noexcept;
   /// unlock() that reports instead of throwing.
   bool release() noexcept;
-  void on_enqueue(detail::WaitNode* n) noexcept override;
-  void accept(detail::WaitNode* n) noexcept override;
-  void match() noexcept override;
-  void on_cancelled(detail::WaitNode* n) noexcept override;
 
   detail::Atomic<std::uintptr_t> state_{0};
   /// The holder's identity (current_owner_id()), 0 when unlocked.
   detail::Atomic<std::uintptr_t> holder_{0};
-  detail::WaitList waiters_;
+  /// Waiters taken from the word, oldest first: the holder's alone (the one
+  /// unlocking, or the one it granted, who learns of it through the wake).
+  detail::LockWaiter* queue_ = nullptr;
 };
 
-class Lock::LockAwaiter : public detail::WaitAwaiter {
+class Lock::LockAwaiter : public detail::HookedSuspension {
  public:
-  explicit LockAwaiter(Lock* l) noexcept : WaitAwaiter(l) {}
-  bool await_ready() noexcept { return lock()->try_fast() && ready_now(); }
-  bool await_suspend(std::coroutine_handle<> h) { return suspend(h, "Lock.lock"); }
+  explicit LockAwaiter(Lock* l) noexcept : lock_(l) {}
+  LockAwaiter(LockAwaiter&& o) noexcept : HookedSuspension(o), lock_(o.lock_) {}
+  /// A frame destroyed without resuming (runtime shutdown) gives back a node
+  /// that is its own: one never published (the yield), or one granted.
+  ~LockAwaiter() {
+    if (node_) drop_unresumed_node();
+  }
+  bool await_ready() noexcept {
+    // The budget first: a task whose budget is spent yields before it takes
+    // the lock, never while holding it.
+    if (!detail::consume_budget()) {
+      mode_ = kYield;
+      return false;
+    }
+    return lock_->try_fast();
+  }
+  bool await_suspend(std::coroutine_handle<> h);
   void await_resume() {
-    // relaxed: kWaiting here means await_ready took the lock and the node was
-    // never published (owner-only); any other state was decided by a combiner
-    // or the yield path, and resume_after_wait() reads it with acquire.
-    if (state.load(std::memory_order_relaxed) != detail::WaitNode::kWaiting) resume_after_wait();
+    if (mode_ != kTaken) resume_after_wait();
   }
 
  protected:
+  Lock* lock() const noexcept { return lock_; }
+
+ private:
+  // mode_: what the awaiter is doing; written by the task itself, and by a
+  // canceller that owns the suspended task (withdraw), read at the resumption.
+  static constexpr std::uint8_t kTaken = 0;           ///< holds the lock, no node
+  static constexpr std::uint8_t kYield = 1;           ///< yielding its budget (node_ ready)
+  static constexpr std::uint8_t kWaiting = 2;         ///< node_ published; granted unless cancelled
+  static constexpr std::uint8_t kCancelled = 3;       ///< node_ withdrawn: the lock's now
+  static constexpr std::uint8_t kYieldCancelled = 4;  ///< cancelled during the yield
+
+  /// Publishes node_ (or takes the lock if it is free): true if the task waits.
+  bool wait(detail::TaskHeader* t) noexcept;
+  void drop_unresumed_node() noexcept;
   void resume_after_wait();
-  Lock* lock() const noexcept { return static_cast<Lock*>(owner()); }
+  static detail::Withdraw withdraw_lock(detail::Suspension* self,
+                                        detail::TaskHeader* task) noexcept;
+  static bool retry_after_yield(detail::HookedSuspension* self, detail::TaskHeader* task) noexcept;
+
+  Lock* lock_;
+  detail::LockWaiter* node_ = nullptr;
+  std::uint8_t mode_ = kTaken;
 };
 
 /// Holds a Lock taken by `co_await lock.scoped()`; unlocks it when destroyed.
@@ -193,7 +243,7 @@ inline Lock::ScopedAwaiter Lock::scoped() noexcept {
 inline bool Lock::try_fast() noexcept {
   std::uintptr_t expected = 0;
   // acquire: the previous holder's writes happen-before ours. A single CAS that
-  // fails whenever anything is set (locked, or waiters counted): wait-free.
+  // fails whenever anything is set (locked, or waiters pushed): wait-free.
   if (!state_.compare_exchange_strong(expected, kLocked, std::memory_order_acquire,
                                       std::memory_order_relaxed))
     return false;
