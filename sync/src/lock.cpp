@@ -72,7 +72,7 @@ Lock::~Lock() {
     detail::free_lock_waiter(std::exchange(queue_, queue_->next));
 }
 
-void Lock::unlock() {
+void Lock::unlock_slow() {
   if (!release()) throw RuntimeError("weft::Lock::unlock: Lock is not acquired.");
 }
 

@@ -143,6 +143,9 @@ class Lock {
   bool try_fast() noexcept;
   /// unlock() that reports instead of throwing.
   bool release() noexcept;
+  void unlock_slow();
+  /// release()'s first step, inline: nobody waits (one CAS).
+  bool release_uncontended() noexcept;
 
   detail::Atomic<std::uintptr_t> state_{0};
   /// The holder's identity (current_owner_id()), 0 when unlocked.
@@ -219,7 +222,10 @@ class Lock::Guard {
 
  private:
   void reset() noexcept {
-    if (lock_) std::exchange(lock_, nullptr)->release();
+    if (lock_) {
+      Lock* l = std::exchange(lock_, nullptr);
+      if (!l->release_uncontended()) (void)l->release();
+    }
   }
   Lock* lock_;
 };
@@ -253,6 +259,20 @@ inline bool Lock::try_fast() noexcept {
 
 inline bool Lock::try_lock() noexcept {
   return try_fast();
+}
+
+inline bool Lock::release_uncontended() noexcept {
+  if (queue_) return false;                     // the holder's own list: waiters were taken
+  holder_.store(0, std::memory_order_relaxed);  // before the word says unlocked
+  std::uintptr_t expected = kLocked;
+  // release: our critical section happens-before the next holder's (its
+  // acquire CAS). Fails if waiters pushed themselves, or if not locked.
+  return state_.compare_exchange_strong(expected, 0, std::memory_order_release,
+                                        std::memory_order_relaxed);
+}
+
+inline void Lock::unlock() {
+  if (!release_uncontended()) unlock_slow();
 }
 
 }  // namespace weft
