@@ -130,8 +130,9 @@ bool Lock::LockAwaiter::await_suspend(std::coroutine_handle<> h) {
     withdraw = &withdraw_lock;
     before_resume = &retry_after_yield;
     what = "Lock.lock";
+    cont_ = h;
+    t->resume_point_ = nullptr;  // the worker calls retry_after_yield() first
     t->suspended_on_ = this;
-    t->set_flag(TaskHeader::kResumeHook);
     detail::tls_context.yielded = true;
     return true;
   }
@@ -174,6 +175,7 @@ bool Lock::LockAwaiter::wait(TaskHeader* t) noexcept {
 
 bool Lock::LockAwaiter::retry_after_yield(HookedSuspension* self, TaskHeader* t) noexcept {
   auto* a = static_cast<LockAwaiter*>(self);
+  t->resume_point_ = a->cont_;
   if (a->mode_ != kYield) return false;  // cancelled during the yield: await_resume throws
   if (detail::take_pending_cancel()) {
     // A cancel() that came during the yield: delivered now, without the lock.

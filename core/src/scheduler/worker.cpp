@@ -241,17 +241,12 @@ void Worker::run_task(TaskHeader* t) {
   }
   // kKeepResult is about one resumption only; a cancel message frozen by the
   // delivery that ended the last suspension belongs to this resumption only
-  // (kCancelMsgHeld becomes kCancelMsgNow, an older kCancelMsgNow goes); so is
-  // kResumeHook (a HookedSuspension runs before the frame resumes).
-  HookedSuspension* hook = nullptr;
+  // (kCancelMsgHeld becomes kCancelMsgNow, an older kCancelMsgNow goes).
   {
     constexpr std::uint16_t held = TaskHeader::kCancelMsgHeld;
     const std::uint16_t f = t->flags_;
-    if (f & TaskHeader::kResumeHook) hook = static_cast<HookedSuspension*>(t->suspended_on_);
-    t->flags_ =
-        static_cast<std::uint16_t>((f & ~(TaskHeader::kKeepResult | held |
-                                          TaskHeader::kCancelMsgNow | TaskHeader::kResumeHook)) |
-                                   ((f & held) << 1));
+    t->flags_ = static_cast<std::uint16_t>(
+        (f & ~(TaskHeader::kKeepResult | held | TaskHeader::kCancelMsgNow)) | ((f & held) << 1));
   }
   step_task_ = t;  // a new step: its spawns start a new chain
   step_last_spawn_ = -1;
@@ -260,18 +255,24 @@ void Worker::run_task(TaskHeader* t) {
   c.budget = kTaskBudget;
   c.finished = false;
   c.yielded = false;
-  t->suspended_on_ = nullptr;
   bump(polls_);
   const bool debug = t->has_flag(TaskHeader::kDebugTask);
   const std::int64_t started_ns = debug ? monotonic_ns() : 0;
   // The trampoline: frames of this task hand control to each other through c.next.
-  if (!hook || !hook->before_resume(hook, t)) {
-    std::coroutine_handle<> h = t->resume_point_;
-    do {
-      c.next = nullptr;
-      h.resume();
-      h = c.next;
-    } while (h);
+  std::coroutine_handle<> h = t->resume_point_;
+  if (h) [[likely]] {
+    t->suspended_on_ = nullptr;
+  } else {
+    // No resume point: the task suspended on a HookedSuspension, which runs
+    // first; it puts the resume point back.
+    auto* hook = static_cast<HookedSuspension*>(t->suspended_on_);
+    t->suspended_on_ = nullptr;
+    if (!hook->before_resume(hook, t)) h = t->resume_point_;
+  }
+  while (h) {
+    c.next = nullptr;
+    h.resume();
+    h = c.next;
   }
   c.current = nullptr;
   step_task_ = nullptr;  // spawns from here on belong to no task's step

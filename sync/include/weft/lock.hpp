@@ -58,7 +58,7 @@
 //   cancelling a waiting lock()      wait-free: one CAS on the node
 //   locked()                         wait-free: one load
 // No mutex or spin lock on any path. Memory: 4 words per Lock; a waiting
-// lock() holds a 3-word node (heap, cached per thread) and 6 words in the frame.
+// lock() holds a 3-word node (heap, cached per thread) and 7 words in the frame.
 //
 // Destroying a Lock while tasks wait on it is undefined behaviour (like
 // destroying a std::mutex that is in use).
@@ -200,6 +200,7 @@ class Lock::LockAwaiter : public detail::HookedSuspension {
 
   Lock* lock_;
   detail::LockWaiter* node_ = nullptr;
+  std::coroutine_handle<> cont_;  ///< the resume point, kept during the yield
   std::uint8_t mode_ = kTaken;
 };
 

@@ -78,15 +78,16 @@ struct Suspension {
   const char* what = "?";
 };
 
-/// A Suspension that must run before its task's frame resumes: the task set
-/// TaskHeader::kResumeHook when it suspended on it, and the worker that runs
-/// the task next calls before_resume() first, with the task current and a
-/// fresh budget. It returns true if it suspended the task again (published a
-/// new wait, with suspended_on_ set as any awaiter does): the frame is not
-/// resumed and the step ends as if the task had suspended. A Lock's lock()
-/// uses it to yield its spent budget *before* it tries to take the lock, and
-/// then to wait for it if need be (an awaiter cannot suspend from
-/// await_resume).
+/// A Suspension that must run before its task's frame resumes: the task
+/// suspended on it with a null resume_point_ (the awaiter keeps the real
+/// one), and the worker that runs the task next calls before_resume() first,
+/// with the task current and a fresh budget (one test of the resume point on
+/// the hot path, no flag). before_resume() puts the resume point back, and
+/// returns true if it suspended the task again (published a new wait, with
+/// suspended_on_ set as any awaiter does): the frame is not resumed and the
+/// step ends as if the task had suspended. A Lock's lock() uses it to yield
+/// its spent budget *before* it tries to take the lock, and then to wait for
+/// it if need be (an awaiter cannot suspend from await_resume).
 struct HookedSuspension : Suspension {
   bool (*before_resume)(HookedSuspension* self, TaskHeader* task) noexcept = nullptr;
 };
@@ -162,9 +163,6 @@ class TaskHeader {
   /// run_task moves one into the other with a shift.
   static constexpr std::uint16_t kCancelMsgNow = 1u << 8;
   static_assert(kCancelMsgNow == kCancelMsgHeld << 1);
-  /// suspended_on_ is a HookedSuspension to call before the next resumption
-  /// (cleared by the worker when it calls it).
-  static constexpr std::uint16_t kResumeHook = 1u << 9;
 
   TaskHeader() noexcept = default;
   TaskHeader(const TaskHeader&) = delete;
