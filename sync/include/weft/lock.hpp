@@ -61,7 +61,10 @@
 // lock() holds a 3-word node (heap, cached per thread) and 7 words in the frame.
 //
 // Destroying a Lock while tasks wait on it is undefined behaviour (like
-// destroying a std::mutex that is in use).
+// destroying a std::mutex that is in use). So is using a Lock after the frame
+// of a task waiting on it was destroyed without resuming (the runtime does
+// that only at shutdown, to tasks that refuse to finish): its node is still
+// in the lock word, and a later unlock() would grant it.
 #pragma once
 
 #include <atomic>
