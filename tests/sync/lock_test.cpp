@@ -367,4 +367,44 @@ TEST(Lock, DestroyedHeldWithWithdrawnNodesLeaksNothing) {
   }
 }
 
+// ---- a waiting task destroyed at shutdown ----
+
+weft::Task<void> wait_for_lock_through_cancels(weft::Lock& lock, std::atomic<int>& tries) {
+  for (;;) {
+    try {
+      ++tries;
+      co_await lock.lock();
+      break;
+    } catch (const weft::CancelledError&) {
+      // refuses to give up: waits again
+    }
+  }
+  lock.unlock();
+}
+
+// A task that refuses to finish is destroyed by the runtime's shutdown while
+// it waits for a Lock that outlives the runtime: its node must not stay in
+// the lock as a live waiter (the next unlock() would hand the lock to the
+// destroyed task and wake it: a use after free under ASan, a lock that is
+// never freed otherwise).
+TEST(Lock, WaiterDestroyedAtShutdownIsNotGrantedLater) {
+  weft::test::Watchdog dog(60s);
+  weft::Lock lock;
+  ASSERT_TRUE(lock.try_lock());
+  testing::internal::CaptureStderr();
+  {
+    weft::Runtime rt({.workers = 1, .shutdown_timeout = 50ms});
+    std::atomic<int> tries{0};
+    rt.spawn(wait_for_lock_through_cancels(lock, tries), "stubborn-waiter").detach();
+    while (tries.load() == 0)
+      std::this_thread::yield();
+  }  // cancelled once (it waits again), then destroyed
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("stubborn-waiter"), std::string::npos) << err;
+  lock.unlock();  // nobody left to hand it to
+  EXPECT_FALSE(lock.locked());
+  EXPECT_TRUE(lock.try_lock());
+  lock.unlock();
+}
+
 }  // namespace

@@ -157,7 +157,8 @@ class Lock::LockAwaiter : public detail::HookedSuspension {
   explicit LockAwaiter(Lock* l) noexcept : lock_(l) {}
   LockAwaiter(LockAwaiter&& o) noexcept : HookedSuspension(o), lock_(o.lock_) {}
   /// A frame destroyed without resuming (runtime shutdown) gives back a node
-  /// that is its own: one never published (the yield), or one granted.
+  /// that is its own (one never published, the yield, or one granted) and
+  /// withdraws one that still waits (the Lock frees it).
   ~LockAwaiter() {
     if (node_) drop_unresumed_node();
   }
