@@ -109,8 +109,10 @@ bool Lock::release() noexcept {
     std::uint32_t expected = LockWaiter::kWaiting;
     // acq_rel: the one decision against a canceller's CAS; release hands our
     // critical section (and queue_) to the waiter, as the wake does too.
+    // acquire on failure: the canceller's CAS happens-before our free of the
+    // node below (a free unordered with its last access is a data race).
     if (n->state.compare_exchange_strong(expected, LockWaiter::kGranted, std::memory_order_acq_rel,
-                                         std::memory_order_relaxed)) {
+                                         std::memory_order_acquire)) {
       holder_.store(reinterpret_cast<std::uintptr_t>(task), std::memory_order_relaxed);
       task->wake();  // not a word on `this` after this: the new holder may free the lock
       return true;
