@@ -219,9 +219,20 @@ void Lock::LockAwaiter::resume_after_wait() {
 
 void Lock::LockAwaiter::drop_unresumed_node() noexcept {
   if (mode_ == kCancelled) return;  // the lock's
-  // relaxed: the frame is destroyed by the task's last owner, after its wake.
-  if (mode_ == kWaiting && node_->state.load(std::memory_order_relaxed) != LockWaiter::kGranted)
-    return;  // still in the lock's lists: the Lock frees it
+  if (mode_ == kWaiting) {
+    // Destroyed while it waits (a task that refused to finish at shutdown):
+    // withdraw the node, as a canceller does, so that no later unlock()
+    // grants it and wakes a task that is gone; the lock frees it. acq_rel: as
+    // withdraw_lock(). Lost to a grant: the lock was handed to us, and the
+    // node is ours to free (the lock stays held: nobody resumes to pass it on).
+    std::uint32_t expected = LockWaiter::kWaiting;
+    if (node_->state.compare_exchange_strong(expected, LockWaiter::kCancelled,
+                                             std::memory_order_acq_rel,
+                                             std::memory_order_acquire)) {
+      node_ = nullptr;
+      return;
+    }
+  }
   detail::free_lock_waiter(std::exchange(node_, nullptr));
 }
 

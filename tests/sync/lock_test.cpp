@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -264,6 +265,146 @@ TEST(Lock, PlainThreadHandsOverToATask) {
   auto join = [](weft::JoinHandle<int> h) -> weft::Task<int> { co_return co_await h; };
   EXPECT_EQ(rt.block_on(join(h)), 7);
   EXPECT_FALSE(lock.locked());
+}
+
+// ---- the cooperative budget ----
+
+weft::Task<void> try_lock_once(weft::Lock& lock, const int& laps, int& took_at) {
+  if (lock.try_lock()) {
+    took_at = laps;  // how many lock()s the other task had completed
+    lock.unlock();
+  }
+  co_return;
+}
+
+weft::Task<void> spend_budget_on_lock(weft::Lock& lock, int& laps, int& took_at) {
+  co_await weft::yield();  // a new step: the whole budget
+  // Queued now; it runs when this task first yields (one worker).
+  auto other = weft::spawn(try_lock_once(lock, laps, took_at));
+  for (int i = 0; i < 2 * weft::detail::kTaskBudget; ++i) {
+    co_await lock.lock();  // uncontended: suspends only to yield a spent budget
+    EXPECT_TRUE(lock.held_by_current());
+    ++laps;
+    lock.unlock();
+  }
+  co_await other;
+}
+
+// A task that spends its budget on lock()/unlock() yields *before* it takes
+// the lock: the task that runs during that yield finds the lock free (were
+// the lock taken first, every acquisition during a yield would fail or wait).
+TEST(Lock, SpentBudgetYieldsBeforeTakingTheLock) {
+  weft::test::Watchdog dog(60s);
+  weft::Lock lock;
+  int laps = 0, took_at = -1;
+  weft::run(spend_budget_on_lock(lock, laps, took_at), {.workers = 1});
+  EXPECT_EQ(laps, 2 * weft::detail::kTaskBudget);
+  EXPECT_EQ(took_at, weft::detail::kTaskBudget);  // at the first yield, lock free
+  EXPECT_FALSE(lock.locked());
+}
+
+// ---- cancellation while the lock stays held ----
+
+// A waiter withdrawn by a plain thread's cancel() is resumed at once: its
+// CancelledError arrives while the lock is still held (by this plain thread,
+// which unlocks only after the task has finished).
+TEST(Lock, WithdrawnWaiterEndsWhileTheLockIsHeld) {
+  weft::test::Watchdog dog(60s);
+  weft::Lock lock;
+  ASSERT_TRUE(lock.try_lock());
+  {
+    weft::Runtime rt({.workers = 2});
+    std::atomic<int> state{0};
+    auto h = rt.spawn(lock_expect_cancel(lock, state));
+    while (state.load() != 1)  // it has begun (a cancel before that ends it unstarted)
+      std::this_thread::yield();
+    EXPECT_TRUE(h.cancel());  // while it waits, or before: delivered at the wait
+    EXPECT_TRUE(rt.block_on(weft::test::ends_cancelled(h)));
+    EXPECT_EQ(state.load(), 2);
+    EXPECT_TRUE(lock.locked());  // still ours
+  }
+  lock.unlock();
+  EXPECT_FALSE(lock.locked());
+}
+
+// ---- withdrawn nodes at the Lock's end ----
+
+weft::Task<void> lock_and_keep(weft::Lock& lock) {
+  co_await lock.lock();  // returns holding it: the Lock is destroyed held
+}
+
+// Withdrawn waiters leave their nodes to the lock: in the word's stack (no
+// unlock since) and in the holder's FIFO list (an unlock took the stack and
+// granted the first one). A Lock destroyed held frees them all (ASan/LSan
+// would report a leak).
+TEST(Lock, DestroyedHeldWithWithdrawnNodesLeaksNothing) {
+  weft::test::Watchdog dog(60s);
+  // One worker: the tasks run in spawn order, each until it waits, so `first`
+  // waits ahead of the three others.
+  weft::Runtime rt({.workers = 1});
+  for (bool unlock_once : {false, true}) {
+    auto lock = std::make_unique<weft::Lock>();
+    ASSERT_TRUE(lock->try_lock());
+    std::vector<std::atomic<int>> states(3);
+    std::vector<weft::JoinHandle<int>> withdrawn;
+    weft::JoinHandle<void> first;
+    if (unlock_once) first = rt.spawn(lock_and_keep(*lock));
+    for (auto& s : states)
+      withdrawn.push_back(rt.spawn(lock_expect_cancel(*lock, s)));
+    for (auto& s : states)
+      while (s.load() != 1)
+        std::this_thread::yield();
+    for (auto& h : withdrawn) {
+      EXPECT_TRUE(h.cancel());
+      EXPECT_TRUE(rt.block_on(weft::test::ends_cancelled(h)));
+    }
+    if (unlock_once) {
+      lock->unlock();  // to `first`: the three withdrawn nodes stay in the FIFO list
+      rt.block_on([](weft::JoinHandle<void> h) -> weft::Task<void> { co_await h; }(first));
+    }
+    EXPECT_TRUE(lock->locked());
+    lock.reset();
+  }
+}
+
+// ---- a waiting task destroyed at shutdown ----
+
+weft::Task<void> wait_for_lock_through_cancels(weft::Lock& lock, std::atomic<int>& tries) {
+  for (;;) {
+    try {
+      ++tries;
+      co_await lock.lock();
+      break;
+    } catch (const weft::CancelledError&) {
+      // refuses to give up: waits again
+    }
+  }
+  lock.unlock();
+}
+
+// A task that refuses to finish is destroyed by the runtime's shutdown while
+// it waits for a Lock that outlives the runtime: its node must not stay in
+// the lock as a live waiter (the next unlock() would hand the lock to the
+// destroyed task and wake it: a use after free under ASan, a lock that is
+// never freed otherwise).
+TEST(Lock, WaiterDestroyedAtShutdownIsNotGrantedLater) {
+  weft::test::Watchdog dog(60s);
+  weft::Lock lock;
+  ASSERT_TRUE(lock.try_lock());
+  testing::internal::CaptureStderr();
+  {
+    weft::Runtime rt({.workers = 1, .shutdown_timeout = 50ms});
+    std::atomic<int> tries{0};
+    rt.spawn(wait_for_lock_through_cancels(lock, tries), "stubborn-waiter").detach();
+    while (tries.load() == 0)
+      std::this_thread::yield();
+  }  // cancelled once (it waits again), then destroyed
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("stubborn-waiter"), std::string::npos) << err;
+  lock.unlock();  // nobody left to hand it to
+  EXPECT_FALSE(lock.locked());
+  EXPECT_TRUE(lock.try_lock());
+  lock.unlock();
 }
 
 }  // namespace

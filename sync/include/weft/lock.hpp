@@ -61,10 +61,11 @@
 // lock() holds a 3-word node (heap, cached per thread) and 7 words in the frame.
 //
 // Destroying a Lock while tasks wait on it is undefined behaviour (like
-// destroying a std::mutex that is in use). So is using a Lock after the frame
-// of a task waiting on it was destroyed without resuming (the runtime does
-// that only at shutdown, to tasks that refuse to finish): its node is still
-// in the lock word, and a later unlock() would grant it.
+// destroying a std::mutex that is in use). The frame of a task waiting on a
+// Lock may be destroyed without resuming (the runtime does that only at
+// shutdown, to tasks that refuse to finish): the wait is then withdrawn, as
+// by a cancel(); but if the lock had just been handed to that task, it stays
+// held (nobody is left to pass it on).
 #pragma once
 
 #include <atomic>
@@ -163,7 +164,8 @@ class Lock::LockAwaiter : public detail::HookedSuspension {
   explicit LockAwaiter(Lock* l) noexcept : lock_(l) {}
   LockAwaiter(LockAwaiter&& o) noexcept : HookedSuspension(o), lock_(o.lock_) {}
   /// A frame destroyed without resuming (runtime shutdown) gives back a node
-  /// that is its own: one never published (the yield), or one granted.
+  /// that is its own (one never published, the yield, or one granted) and
+  /// withdraws one that still waits (the Lock frees it).
   ~LockAwaiter() {
     if (node_) drop_unresumed_node();
   }
