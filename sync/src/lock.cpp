@@ -236,9 +236,13 @@ void Lock::LockAwaiter::drop_unresumed_node() noexcept {
   detail::free_lock_waiter(std::exchange(node_, nullptr));
 }
 
-Withdraw Lock::LockAwaiter::withdraw_lock(Suspension* self, TaskHeader*) noexcept {
+Withdraw Lock::LockAwaiter::withdraw_lock(Suspension* self, TaskHeader* task) noexcept {
   auto* a = static_cast<LockAwaiter*>(self);
   if (a->mode_ == kYield) {
+    // Withdrawn means the scheduler clears suspended_on_ and requeues the
+    // task: the worker will resume the frame directly, so the real resume
+    // point must be back (the model's budget scenario caught a null one).
+    task->resume_point_ = a->cont_;
     // Yielding: only the yielding worker sees the task (Scheduler::release()),
     // and it never took the lock.
     a->mode_ = kYieldCancelled;

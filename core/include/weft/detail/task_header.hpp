@@ -85,7 +85,9 @@ struct Suspension {
 /// the hot path, no flag). before_resume() puts the resume point back, and
 /// returns true if it suspended the task again (published a new wait, with
 /// suspended_on_ set as any awaiter does): the frame is not resumed and the
-/// step ends as if the task had suspended. A Lock's lock() uses it to yield
+/// step ends as if the task had suspended. Its withdraw() must put the resume
+/// point back too before it returns `withdrawn` (the scheduler then clears
+/// suspended_on_ and the frame is resumed directly). A Lock's lock() uses it to yield
 /// its spent budget *before* it tries to take the lock, and then to wait for
 /// it if need be (an awaiter cannot suspend from await_resume).
 struct HookedSuspension : Suspension {
