@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "sys/clock.hpp"
 #include "weft/sync_errors.hpp"
 
 namespace weft::detail {
@@ -92,6 +93,14 @@ void QueueCore::release_room() noexcept {
   // release: the item left the storage before its slot is reused.
   std::uint64_t old = room_.fetch_sub(kOne, std::memory_order_release);
   if (old & (kWaiterMask | kShut)) signal();
+}
+
+std::int64_t QueueCore::blocking_deadline(std::int64_t timeout_ns) noexcept {
+  // monotonic_ns(), not std::chrono::steady_clock: the same instant in a
+  // normal build, but only monotonic_ns() follows the model's virtual clock.
+  const std::int64_t now = monotonic_ns();
+  const std::int64_t t = timeout_ns < 0 ? 0 : timeout_ns;
+  return t > INT64_MAX - now ? INT64_MAX : now + t;
 }
 
 // ---- task_done / join ----

@@ -1,9 +1,12 @@
-// Stress (white box): the bounded queue storage (RingStorage over two SCQ
-// IndexRings) driven by plain threads exactly as the queue front-end drives
-// it: a push only with room reserved, a pop only with an item reserved. Small
-// capacities make the rings wrap around constantly and make consumers meet
-// late producers (skipped tickets, unsafe entries). Checks: every item popped
-// exactly once, per producer in FIFO order for each consumer.
+// Stress (white box): the bounded queue storage (RingStorage: slots with
+// sequence numbers, one ticket fetch_add per push or pop) driven by plain
+// threads exactly as the queue front-end drives it: a push only with room
+// reserved, a pop only with an item reserved. Small capacities make the ring
+// wrap around constantly, so pushes meet pops of the previous round still
+// moving their item out and pops meet pushes of their ticket still moving
+// theirs in. Checks: every item popped exactly once, per producer in FIFO
+// order for each consumer. (tests/model/sync_ring_storage_test.cpp explores
+// the same under the model.)
 #include <gtest/gtest.h>
 
 #include <atomic>

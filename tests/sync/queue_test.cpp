@@ -165,7 +165,7 @@ TEST(Queue, ItemsLeftInADestroyedQueueAreDestroyed) {
 }
 
 TEST(Queue, RingWrapsAroundManyTimes) {
-  weft::Queue<int> q(3);  // a ring of 4 slots, 8 entries per index ring
+  weft::Queue<int> q(3);  // a ring of 4 slots: tickets wrap every 4 items
   int next_in = 0, next_out = 0;
   for (int round = 0; round < 1000; ++round) {
     while (q.try_put(next_in))

@@ -49,15 +49,20 @@
 //
 // Progress and cost (front-end: three state words, detail/queue_core.hpp;
 // waiting: detail/combiner.hpp; items: a storage)
-//   put_nowait/try_put        lock-free: one CAS to reserve room (retried only
-//                             when another operation changed the count), the
-//                             storage push, two fetch_adds; with the list
-//                             storage (unbounded, or maxsize > 4096) the put
-//                             first allocates its node (operator new)
-//   get_nowait/try_get        lock-free: one CAS to reserve an item, the
-//                             storage pop, one fetch_sub; with the list storage
+//   put_nowait/try_put        one CAS to reserve room (retried only when
+//                             another operation changed the count), the
+//                             storage push, two fetch_adds. Lock-free with the
+//                             list storage (unbounded, or maxsize > 4096),
+//                             where the put first allocates its node (operator
+//                             new); with the ring (maxsize 1..4096) the push
+//                             may wait for a get of an older ticket that is
+//                             still moving its item out (below): not lock-free
+//   get_nowait/try_get        one CAS to reserve an item, the storage pop, one
+//                             fetch_sub. Lock-free with the list storage, where
 //                             a get may run a hazard-pointer scan that
-//                             allocates and frees
+//                             allocates and frees; with the ring the pop may
+//                             wait for the put of its ticket to finish moving
+//                             its item in: not lock-free
 //   put()/get() that wait,    one CAS push on the mailbox (lock-free); the item
 //   cancellation              moves straight between the storage and the
 //                             waiter's awaiter during the hand-off, which is
@@ -66,19 +71,27 @@
 //   task_done()               lock-free: one CAS (the zero check and the
 //                             decrement are one decision)
 //   qsize/empty/full          wait-free: one load
-//   Queue's storage           maxsize 1..4096: a preallocated lock-free ring
-//                             (SCQ, detail/ring_storage.hpp), no allocation
-//                             per item; unbounded or larger: a Michael-Scott
+//   Queue's storage           maxsize 1..4096: a preallocated ring of slots
+//                             with sequence numbers (detail/ring_storage.hpp):
+//                             one fetch_add and one store per push or pop, no
+//                             allocation per item. A push or pop waits (spins,
+//                             then yields the CPU) only for an operation on an
+//                             older ticket that is between its fetch_add and
+//                             its slot store: a few instructions and T's move
+//                             constructor, unless that thread was preempted
+//                             right there. Unbounded or larger: a Michael-Scott
 //                             lock-free list (detail/ms_queue.hpp), one node
 //                             allocation per item (by put's caller, before
 //                             anything is published), hazard pointers
-// No mutex or spin lock on any path (PriorityQueue's storage excepted: see
-// priority_queue.hpp). Why the non-waiting operations are lock-free and not
-// wait-free: a reservation is a conditional update (room < maxsize), which is
-// a CAS loop (a fetch_add with undo would show other threads a transient full
-// or empty queue), and the ring may skip a ticket whose producer is late
-// (Nikolaev's wait-free wCQ adds a helping protocol for that, not worth its
-// cost here).
+// No mutex on any path (PriorityQueue's storage excepted: see
+// priority_queue.hpp); the ring's slot wait is the one spin. Why the
+// reservations are lock-free and not wait-free: a reservation is a
+// conditional update (room < maxsize), which is a CAS loop (a fetch_add with
+// undo would show other threads a transient full or empty queue). Why the ring
+// gives up lock-freedom: a lock-free ring needs more than one RMW per
+// operation (the SCQ ring used before took four per push and four per pop,
+// and W8 took 1.7x as long with it); Vyukov's ring, crossbeam's ArrayQueue and
+// Go's channels (a mutex) make the same trade.
 //
 // Destroying a queue while tasks wait on it is undefined behaviour; items still
 // in it are destroyed with it.

@@ -186,12 +186,7 @@ class BasicQueue : private QueueCore {
   }
   static std::int64_t deadline_of(std::chrono::nanoseconds timeout) noexcept {
     if (timeout == std::chrono::nanoseconds::max()) return -1;
-    // steady_clock is CLOCK_MONOTONIC, the clock of Combiner::wait_blocking.
-    std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                           std::chrono::steady_clock::now().time_since_epoch())
-                           .count();
-    std::int64_t t = timeout.count() < 0 ? 0 : timeout.count();
-    return t > INT64_MAX - now ? INT64_MAX : now + t;
+    return blocking_deadline(timeout.count());
   }
   static void check_blocking(const char* what) {
     if (tls_context.worker)

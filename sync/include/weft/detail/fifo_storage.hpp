@@ -1,8 +1,9 @@
 // FifoStorage<T>: the item storage of weft::Queue. A bounded queue of up to
 // kMaxRingCapacity items keeps them in a preallocated ring (ring_storage.hpp:
-// no allocation per item, lock-free); an unbounded or larger queue keeps them
-// in a Michael-Scott list (ms_queue.hpp: one node per item, lock-free, hazard
-// pointers). The choice is made once, at construction.
+// no allocation per item, one fetch_add per push or pop, not lock-free: a push
+// or pop may wait for an older ticket's operation in flight); an unbounded or larger queue keeps
+// them in a Michael-Scott list (ms_queue.hpp: one node per item, lock-free, hazard pointers). The
+// choice is made once, at construction.
 #pragma once
 
 #include <cstdint>
@@ -15,8 +16,8 @@
 
 namespace weft::detail {
 
-/// Largest maxsize served by a preallocated ring (its rings take 32 bytes per
-/// slot on top of the slots themselves): 4096.
+/// Largest maxsize served by a preallocated ring (8 bytes of sequence number
+/// per slot on top of the item): 4096.
 inline constexpr std::int64_t kMaxRingCapacity = 4096;
 
 template <class T>

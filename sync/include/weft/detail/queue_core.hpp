@@ -12,10 +12,12 @@
 // avail_). A get reserves a published item (CAS: items > 0 and no getters
 // waiting), pops the storage, then releases its room (fetch_sub on room_).
 // Because a storage operation only ever runs with a reservation, the storages
-// never find themselves full or empty and (the ring, list and stack storages;
-// PriorityQueue's heap does wait: tbb_priority_storage.hpp) never make anyone
-// wait for a half-done operation; and because a slot is reserved until its item has
-// left the storage, a bounded storage never overflows.
+// never find themselves full or empty; the list and stack storages never make
+// anyone wait for a half-done operation, the ring makes a push or pop wait
+// only for an older ticket's operation between its fetch_add and its slot
+// store (ring_storage.hpp), PriorityQueue's heap does wait
+// (tbb_priority_storage.hpp); and because a slot is reserved until its item
+// has left the storage, a bounded storage never overflows.
 //
 // When a reservation fails, an awaiting put or get becomes a waiter in the
 // combining wait lists (detail/combiner.hpp): putters, getters and joiners. A
@@ -110,6 +112,11 @@ class QueueCore : protected Combiner {
   /// After the reserved item left the storage: frees its room. Wait-free
   /// (one fetch_sub) unless it signals the combiner.
   void release_room() noexcept;
+
+  /// put_blocking/get_blocking: the deadline `timeout_ns` (< 0: 0) from now
+  /// on the clock Combiner::wait_blocking compares it with (CLOCK_MONOTONIC;
+  /// the model's virtual clock in the model build), saturating.
+  static std::int64_t blocking_deadline(std::int64_t timeout_ns) noexcept;
 
   void task_done();
   /// join(): true if nothing is unfinished; else `tag` gets the joiner's tag.

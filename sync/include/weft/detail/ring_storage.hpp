@@ -1,82 +1,104 @@
 // RingStorage<T>: the item storage of a bounded weft::Queue: n preallocated
-// item slots and two IndexRings (SCQ, index_ring.hpp) of slot numbers, one of
-// the free slots and one of the filled slots in FIFO order:
+// slots, each with a sequence number (Vyukov's bounded ring), and two ticket
+// counters:
 //
-//   push: take a free slot number, move the item into the slot, enqueue the
-//         number on the filled ring;
-//   pop:  dequeue a number from the filled ring, move the item out, give the
-//         number back to the free ring.
+//   push: ticket t = tail++ (fetch_add); wait until slot t%n's sequence is t
+//         (its previous item, ticket t-n, has left); move the item in; set the
+//         sequence to t+1 (filled).
+//   pop:  ticket h = head++ (fetch_add); wait until slot h%n's sequence is h+1
+//         (its item is in); move the item out; set the sequence to h+n (free
+//         for ticket h+n).
 //
-// No allocation after construction and no reclamation problem: slots are
-// reused only after their number went round the free ring. The queue
-// front-end's reservations guarantee that push always finds a free slot (a
-// slot stays reserved until its item has left) and pop always finds an item,
-// which is exactly what the IndexRing variant requires.
+// One read-modify-write per operation; the slot's sequence is a plain store.
+// The queue front-end's reservations make every wait short: a put reserves
+// room before its ticket, so ticket t-n's get has already taken its ticket
+// (at least t+1-n gets have released their room); a get reserves a published
+// item, so ticket h's put has its ticket already. A wait therefore only ever
+// waits for an operation that is between its fetch_add and its store: a few
+// instructions plus T's move constructor, unless that thread was preempted
+// there. That is the price of one RMW per operation: push and pop are not
+// lock-free (a thread suspended in that window holds up the ticket after it),
+// which is what Vyukov's ring, crossbeam's ArrayQueue and Go's channels (a
+// mutex) accept too. Waits go to strictly older tickets, so they never form a
+// cycle.
 //
-// Operation   complexity      progress
-//   push      O(1) expected   lock-free (two IndexRing operations)
-//   pop       O(1) expected   lock-free (two IndexRing operations)
-// Memory: n slots of T + 2 x 2n x 8 bytes of rings, n = maxsize rounded up to
-// a power of two.
+// Operation   complexity                 progress
+//   push      O(1)                       one fetch_add + one store; waits only
+//                                        for the get of ticket t-n to finish
+//                                        moving its item out
+//   pop       O(1)                       one fetch_add + one store; waits only
+//                                        for the put of ticket h to finish
+//                                        moving its item in
+// Memory: n slots of (8 bytes + T), n = maxsize rounded up to a power of two;
+// no allocation after construction.
 #pragma once
 
 #include <bit>
 #include <cstdint>
 #include <memory>
 #include <new>
-#include <optional>
 #include <utility>
 
-#include "weft/detail/index_ring.hpp"
+#include "weft/detail/atomic.hpp"
+#include "weft/detail/spin_wait.hpp"
 
 namespace weft::detail {
 
 template <class T>
 class RingStorage {
   struct Slot {
+    detail::Atomic<std::uint64_t> seq{0};
     alignas(T) unsigned char buf[sizeof(T)];
-    bool full = false;  ///< owner-only: the pusher sets it, the popper clears it
     T* value() noexcept { return std::launder(reinterpret_cast<T*>(buf)); }
   };
 
  public:
   /// Up to `capacity` items (rounded up to a power of two).
   explicit RingStorage(std::uint64_t capacity)
-      : n_(std::bit_ceil(capacity < 1 ? std::uint64_t{1} : capacity)),
-        filled_(n_, /*full=*/false),
-        free_(n_, /*full=*/true),
-        slots_(new Slot[n_]) {}
+      : n_(std::bit_ceil(capacity < 1 ? std::uint64_t{1} : capacity)), slots_(new Slot[n_]) {
+    for (std::uint64_t i = 0; i < n_; ++i)
+      slots_[i].seq.store(i, std::memory_order_relaxed);
+  }
   RingStorage(const RingStorage&) = delete;
   RingStorage& operator=(const RingStorage&) = delete;
   ~RingStorage() {
-    for (std::uint64_t i = 0; i < n_; ++i)
-      if (slots_[i].full) slots_[i].value()->~T();
+    // Nothing runs concurrently with the destructor: the items left are the
+    // tickets [head, tail), all of them in.
+    const std::uint64_t t = tail_.load(std::memory_order_relaxed);
+    for (std::uint64_t h = head_.load(std::memory_order_relaxed); h != t; ++h)
+      slots_[h & (n_ - 1)].value()->~T();
   }
 
-  /// Requires a room reservation: a free slot exists.
+  /// Requires a room reservation.
   void push(T&& item) noexcept {
-    const std::uint64_t i = free_.dequeue();
-    Slot& s = slots_[i];
+    // relaxed: the ticket only picks the slot; the slot's sequence orders it.
+    const std::uint64_t t = tail_.fetch_add(1, std::memory_order_relaxed);
+    Slot& s = slots_[t & (n_ - 1)];
+    // acquire: the previous item's pop (its move-out) happens-before our write.
+    spin_until([&] { return s.seq.load(std::memory_order_acquire) == t; });
     ::new (s.buf) T(std::move(item));
-    s.full = true;
-    filled_.enqueue(i);  // publishes the slot's contents
+    // release: the item is in before a pop sees the sequence.
+    s.seq.store(t + 1, std::memory_order_release);
   }
-  /// Requires an item reservation: a filled slot exists.
+  /// Requires an item reservation.
   T pop() noexcept {
-    const std::uint64_t i = filled_.dequeue();
-    Slot& s = slots_[i];
+    const std::uint64_t h = head_.fetch_add(1, std::memory_order_relaxed);
+    Slot& s = slots_[h & (n_ - 1)];
+    // acquire: pairs with push's release store.
+    spin_until([&] { return s.seq.load(std::memory_order_acquire) == h + 1; });
     T out(std::move(*s.value()));
     s.value()->~T();
-    s.full = false;
-    free_.enqueue(i);  // the slot may be reused from here on
+    // release: the item has left before the push of ticket h+n writes the slot.
+    s.seq.store(h + n_, std::memory_order_release);
     return out;
   }
 
  private:
   const std::uint64_t n_;
-  IndexRing filled_;
-  IndexRing free_;
   std::unique_ptr<Slot[]> slots_;
+  // Each counter on its own line: puts and gets run on different threads.
+  alignas(64) detail::Atomic<std::uint64_t> head_{0};
+  alignas(64) detail::Atomic<std::uint64_t> tail_{0};
 };
 
 }  // namespace weft::detail
