@@ -28,7 +28,9 @@ QueueCore::Status QueueCore::reserve_room() noexcept {
     // Putters waiting: the room belongs to them first (FIFO).
     if ((s & kWaiterMask) || (bounded() && count(s) >= static_cast<std::uint64_t>(maxsize_)))
       return Status::full;
-    // relaxed: the reservation publishes nothing; the storage orders its slots.
+    // relaxed: the reservation publishes nothing; the storage orders its slots
+    // (the ring by its sequence numbers, which is why it has at least 2 slots:
+    // ring_storage.hpp).
     if (room_.compare_exchange_weak(s, s + kOne, std::memory_order_relaxed)) return Status::ok;
   }
 }
@@ -90,7 +92,9 @@ QueueCore::Status QueueCore::reserve_item(bool nowait) noexcept {
 }
 
 void QueueCore::release_room() noexcept {
-  // release: the item left the storage before its slot is reused.
+  // release: pairs with serve_putters' acquire (the combiner's put into the
+  // storage); a fast-path put's relaxed reservation relies on the storage
+  // itself ordering the slot's reuse.
   std::uint64_t old = room_.fetch_sub(kOne, std::memory_order_release);
   if (old & (kWaiterMask | kShut)) signal();
 }

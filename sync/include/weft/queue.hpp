@@ -88,10 +88,11 @@
 // reservations are lock-free and not wait-free: a reservation is a
 // conditional update (room < maxsize), which is a CAS loop (a fetch_add with
 // undo would show other threads a transient full or empty queue). Why the ring
-// gives up lock-freedom: a lock-free ring needs more than one RMW per
+// gives up lock-freedom: the lock-free rings we know take several RMWs per
 // operation (the SCQ ring used before took four per push and four per pop,
-// and W8 took 1.7x as long with it); Vyukov's ring, crossbeam's ArrayQueue and
-// Go's channels (a mutex) make the same trade.
+// and W8 took 2.1x as long with it, W8b 1.7x); crossbeam's ArrayQueue and Go's
+// channels (a mutex) make the same trade. T's move constructor must not use
+// the same queue (a get inside a put's ring window can wait for itself).
 //
 // Destroying a queue while tasks wait on it is undefined behaviour; items still
 // in it are destroyed with it.

@@ -1,6 +1,6 @@
-// Combiner: the wait machinery under every weft::sync primitive: free of locks
-// and of spinning; operations that do not wait stay lock-free, waiting ones
-// depend on the combiner thread (see "Progress").
+// Combiner: the wait machinery under Semaphore, Event, Condition, Barrier and
+// the queues: free of locks, and of spinning except inside a bounded Queue's
+// ring (see "Progress"); waiting operations depend on the combiner thread.
 //
 // Design
 // ------
@@ -44,7 +44,8 @@
 //
 // Progress (what is true, and what is not: R5)
 // --------
-//   - No thread ever spins or blocks waiting for the BUSY holder: signal() is
+//   - No thread ever spins or blocks waiting for the BUSY holder (as BUSY
+//     holder; the ring's slot wait above is about a ticket, not BUSY): signal() is
 //     one CAS and one fetch_or -- but a fetch_or whose result is used compiles
 //     to a cmpxchg loop on x86 that retries when the mailbox changed, so it is
 //     lock-free, not wait-free; enqueue() is one successful CAS on the mailbox
@@ -53,10 +54,15 @@
 //     the combiner does O(1) work besides those retries. The combiner's own loop is lock-free,
 //     not wait-free: it iterates again only because other threads made progress
 //     (pushed a request or changed a state word); its work is O(requests +
-//     granted waiters).
-//   - Operations that do not wait -- try_lock/unlock, try_acquire/release,
-//     set/clear, put_nowait/get_nowait, notify -- complete whatever the
-//     combiner is doing (their progress guarantee is in each header).
+//     granted waiters). The one exception: a bounded Queue's combiner moves
+//     items through the ring storage (ring_storage.hpp), whose push and pop
+//     may wait for another thread's push or pop of an older ticket still in
+//     flight; there the combiner's loop is not lock-free.
+//   - Operations that do not wait -- try_acquire/release, set/clear, notify,
+//     a queue's put_nowait/get_nowait with the list or stack storage --
+//     complete whatever the combiner is doing (their progress guarantee is in
+//     each header). A bounded Queue's put_nowait/get_nowait may wait for a
+//     combiner preempted inside a ring push or pop of an older ticket.
 //   - Waiting, however, is delegated: a waiter's ENQUEUE, a cancellation's
 //     CANCEL and every hand-off are carried out by whichever thread holds
 //     BUSY. While that thread is preempted, waiters are not granted even if
@@ -65,9 +71,9 @@
 //     woken. Likewise, while a waiter is preempted between on_enqueue() and
 //     its push, the fast paths refuse although the resource may be free and
 //     nobody is listed: they then wait for that thread. The waiting path is therefore not
-//     lock-free: it is free of locks and of spinning, but it depends on the combiner being
-//     scheduled, as a waiting task depends on its waker. (tests/model/ explores these paths; the
-//     sync rewrite of the next issue replaces this design for Lock and Queue.)
+//     lock-free: it is free of locks (and of spinning, the bounded Queue's ring aside), but it
+//     depends on the combiner being scheduled, as a waiting task depends on its waker.
+//     (tests/model/ explores these paths. Lock no longer uses the combiner: lock.hpp.)
 //
 // Cancellation ("one atomic decides", wait_node.hpp): withdraw() CASes the node
 // from kWaiting to kCancelled; if it wins, it cannot unlink the node (the list

@@ -16,8 +16,8 @@
 
 namespace weft::detail {
 
-/// Largest maxsize served by a preallocated ring (8 bytes of sequence number
-/// per slot on top of the item): 4096.
+/// Largest maxsize served by a preallocated ring (an 8-byte sequence number
+/// per slot on top of the item, padded to its alignment): 4096.
 inline constexpr std::int64_t kMaxRingCapacity = 4096;
 
 template <class T>

@@ -1,6 +1,8 @@
 // RingStorage<T>: the item storage of a bounded weft::Queue: n preallocated
-// slots, each with a sequence number (Vyukov's bounded ring), and two ticket
-// counters:
+// slots, each with a sequence number, and two ticket counters (the ticket
+// variant of Vyukov's bounded ring, as in Rigtorp's and Folly's MPMC queues:
+// a fetch_add picks the slot, then the operation waits for the slot's turn;
+// Vyukov's own ring claims with a CAS and reports "full"/"empty" instead):
 //
 //   push: ticket t = tail++ (fetch_add); wait until slot t%n's sequence is t
 //         (its previous item, ticket t-n, has left); move the item in; set the
@@ -10,17 +12,24 @@
 //         for ticket h+n).
 //
 // One read-modify-write per operation; the slot's sequence is a plain store.
-// The queue front-end's reservations make every wait short: a put reserves
-// room before its ticket, so ticket t-n's get has already taken its ticket
-// (at least t+1-n gets have released their room); a get reserves a published
-// item, so ticket h's put has its ticket already. A wait therefore only ever
-// waits for an operation that is between its fetch_add and its store: a few
-// instructions plus T's move constructor, unless that thread was preempted
-// there. That is the price of one RMW per operation: push and pop are not
-// lock-free (a thread suspended in that window holds up the ticket after it),
-// which is what Vyukov's ring, crossbeam's ArrayQueue and Go's channels (a
-// mutex) accept too. Waits go to strictly older tickets, so they never form a
-// cycle.
+// The queue front-end's reservations make the waits end: a put reserves room
+// before its ticket, so when push t takes it at least t+1-maxsize gets have
+// released their room, hence pop t-n has its ticket already; a get reserves a
+// published item, so push h has its ticket already. A wait is therefore only
+// ever for an operation between its fetch_add and its store (a few
+// instructions and T's move constructor, possibly itself waiting in the same
+// way for an older ticket), unless that thread was preempted there. Each wait
+// goes to a ticket no newer than its own (pop h waits for push h, push t for
+// pop t-n), falling by n every two steps, so waits never form a cycle. That
+// is the price of one RMW per operation: push and pop are not lock-free (a
+// thread suspended in that window holds up the ticket after it), the trade
+// that crossbeam's ArrayQueue and Go's channels (a mutex) make too.
+//
+// n >= 2: with one slot, pop h's store (h+1) would equal push h's, so push
+// h+1 could read push h's value and not synchronise with pop h's move-out.
+//
+// Reentrancy: T's move constructor must not use the same queue (a get inside
+// push t's window may draw ticket t and wait for its own thread forever).
 //
 // Operation   complexity                 progress
 //   push      O(1)                       one fetch_add + one store; waits only
@@ -29,7 +38,8 @@
 //   pop       O(1)                       one fetch_add + one store; waits only
 //                                        for the put of ticket h to finish
 //                                        moving its item in
-// Memory: n slots of (8 bytes + T), n = maxsize rounded up to a power of two;
+// Memory: n slots of sizeof(Slot) (8 bytes of sequence number plus T, padded
+// to T's alignment), n = maxsize rounded up to a power of two (at least 2);
 // no allocation after construction.
 #pragma once
 
@@ -53,9 +63,9 @@ class RingStorage {
   };
 
  public:
-  /// Up to `capacity` items (rounded up to a power of two).
+  /// Up to `capacity` items (rounded up to a power of two, at least 2).
   explicit RingStorage(std::uint64_t capacity)
-      : n_(std::bit_ceil(capacity < 1 ? std::uint64_t{1} : capacity)), slots_(new Slot[n_]) {
+      : n_(std::bit_ceil(capacity < 2 ? std::uint64_t{2} : capacity)), slots_(new Slot[n_]) {
     for (std::uint64_t i = 0; i < n_; ++i)
       slots_[i].seq.store(i, std::memory_order_relaxed);
   }
