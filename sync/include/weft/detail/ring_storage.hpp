@@ -66,6 +66,8 @@ class RingStorage {
   /// Up to `capacity` items (rounded up to a power of two, at least 2).
   explicit RingStorage(std::uint64_t capacity)
       : n_(std::bit_ceil(capacity < 2 ? std::uint64_t{2} : capacity)), slots_(new Slot[n_]) {
+    // relaxed: other threads see the ring only through the queue, which is
+    // handed to them with its own synchronisation (a thread start, a spawn).
     for (std::uint64_t i = 0; i < n_; ++i)
       slots_[i].seq.store(i, std::memory_order_relaxed);
   }
