@@ -157,9 +157,9 @@ Task<long> consumer(Queue<long>& q) {
   co_return sum;
 }
 
-Task<std::pair<double, long>> queue_body(int consumers, long per_producer) {
+Task<std::pair<double, long>> queue_body(int consumers, long per_producer, std::int64_t maxsize) {
   constexpr int kProducers = 4;
-  Queue<long> q(1024);
+  Queue<long> q(maxsize);
   auto t0 = Clock::now();
   std::vector<JoinHandle<long>> cs;
   for (int c = 0; c < consumers; ++c)
@@ -176,10 +176,10 @@ Task<std::pair<double, long>> queue_body(int consumers, long per_producer) {
   co_return std::pair<double, long>{since(t0), sum};
 }
 
-Result queue_wl(const Context& ctx, int consumers) {
+Result queue_wl(const Context& ctx, int consumers, std::int64_t maxsize = 1024) {
   const long per = ctx.scaled(250'000);
   const long total = 4 * per;
-  auto [seconds, sum] = run(queue_body(consumers, per), {.workers = ctx.threads});
+  auto [seconds, sum] = run(queue_body(consumers, per, maxsize), {.workers = ctx.threads});
   Result r;
   r.ops = total;
   r.seconds = seconds;
@@ -192,6 +192,14 @@ Result mpsc(const Context& ctx) {
 }
 Result mpmc(const Context& ctx) {
   return queue_wl(ctx, 4);
+}
+// X8u / X8bu: W8 / W8b through an unbounded Queue (the block storage), the
+// form TMC's W8b (tmc::channel) and its TMC_QUEUE=channel W8 take.
+Result mpsc_unbounded(const Context& ctx) {
+  return queue_wl(ctx, 1, 0);
+}
+Result mpmc_unbounded(const Context& ctx) {
+  return queue_wl(ctx, 4, 0);
 }
 
 // ---- W10: 1,000,000 tasks park on one Event; memory per task; wake-all time ----
@@ -259,6 +267,8 @@ WEFT_WORKLOAD("W6", "mutex", mutex);
 WEFT_WORKLOAD("W7", "semaphore", semaphore);
 WEFT_WORKLOAD("W8", "mpsc", mpsc);
 WEFT_WORKLOAD("W8b", "mpmc", mpmc);
+WEFT_WORKLOAD("X8u", "mpsc_unbounded", mpsc_unbounded);
+WEFT_WORKLOAD("X8bu", "mpmc_unbounded", mpmc_unbounded);
 WEFT_WORKLOAD("W10", "parked_memory", parked_memory);
 
 }  // namespace

@@ -151,14 +151,16 @@ TEST(Queue, MoveOnlyItems) {
 
 TEST(Queue, ItemsLeftInADestroyedQueueAreDestroyed) {
   auto counter = std::make_shared<int>(0);
-  for (std::int64_t maxsize : {0, 8, 100000}) {  // list, ring, list with a bound
+  // blocks, ring, blocks with a bound; 150 items span three blocks of 63.
+  for (std::int64_t maxsize : {0, 8, 100000}) {
+    const int n = maxsize == 8 ? 5 : 150;
     {
       weft::Queue<std::shared_ptr<int>> q(maxsize);
-      for (int i = 0; i < 5; ++i)
+      for (int i = 0; i < n; ++i)
         q.put_nowait(counter);
       (void)q.get_nowait();
       q.put_nowait(counter);
-      EXPECT_EQ(counter.use_count(), 6);
+      EXPECT_EQ(counter.use_count(), n + 1);
     }
     EXPECT_EQ(counter.use_count(), 1) << maxsize;
   }

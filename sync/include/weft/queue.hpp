@@ -51,18 +51,21 @@
 // waiting: detail/combiner.hpp; items: a storage)
 //   put_nowait/try_put        one CAS to reserve room (retried only when
 //                             another operation changed the count), the
-//                             storage push, two fetch_adds. Lock-free with the
-//                             list storage (unbounded, or maxsize > 4096),
-//                             where the put first allocates its node (operator
-//                             new); with the ring (maxsize 1..4096) the push
-//                             may wait for a get of an older ticket that is
-//                             still moving its item out (below): not lock-free
+//                             storage push, two fetch_adds. The push may wait
+//                             for an older operation on the same slot or
+//                             block (below): not lock-free. About every 63rd
+//                             put of an unbounded queue allocates a block
+//                             (operator new; std::bad_alloc leaves the queue
+//                             and the item as they were). Out of memory when
+//                             the combiner moves a *waiting* putter's item into
+//                             a new block (maxsize > 4096 only: an unbounded
+//                             queue's putters never wait) terminates the
+//                             process, as for PriorityQueue: that hand-off
+//                             cannot be undone
 //   get_nowait/try_get        one CAS to reserve an item, the storage pop, one
-//                             fetch_sub. Lock-free with the list storage, where
-//                             a get may run a hazard-pointer scan that
-//                             allocates and frees; with the ring the pop may
-//                             wait for the put of its ticket to finish moving
-//                             its item in: not lock-free
+//                             fetch_sub. The pop may wait for the put of its
+//                             slot to finish moving its item in: not
+//                             lock-free; the get that empties a block frees it
 //   put()/get() that wait,    one CAS push on the mailbox (lock-free); the item
 //   cancellation              moves straight between the storage and the
 //                             waiter's awaiter during the hand-off, which is
@@ -79,19 +82,25 @@
 //                             older ticket that is between its fetch_add and
 //                             its slot store: a few instructions and T's move
 //                             constructor, unless that thread was preempted
-//                             right there. Unbounded or larger: a Michael-Scott
-//                             lock-free list (detail/ms_queue.hpp), one node
-//                             allocation per item (by put's caller, before
-//                             anything is published), hazard pointers
+//                             right there. Unbounded or larger: a list of
+//                             blocks of 63 slots (detail/block_storage.hpp):
+//                             a CAS on the tail or head and an RMW on the
+//                             slot per push or pop, one allocation per 63
+//                             items, each block freed by the pop that finishes
+//                             its last slot; a push waits only while the push
+//                             of a block's last slot links the next block, a
+//                             pop only for the push of its slot
 // No mutex on any path (PriorityQueue's storage excepted: see
-// priority_queue.hpp); the ring's slot wait is the one spin. Why the
+// priority_queue.hpp); the storages' slot waits are the one spin. Why the
 // reservations are lock-free and not wait-free: a reservation is a
 // conditional update (room < maxsize), which is a CAS loop (a fetch_add with
 // undo would show other threads a transient full or empty queue). Why the ring
-// gives up lock-freedom: the lock-free rings we know take several RMWs per
+// and the blocks give up lock-freedom: the lock-free rings we know take several RMWs per
 // operation (the SCQ ring used before took four per push and four per pop,
-// and W8 took 2.1x as long with it, W8b 1.7x); crossbeam's ArrayQueue and Go's
-// channels (a mutex) make the same trade. T's move constructor must not use
+// and W8 took 2.1x as long with it, W8b 1.7x), and the lock-free list used
+// before for unbounded queues allocated a node per item and ran hazard
+// pointers; crossbeam's ArrayQueue and SegQueue and Go's channels (a mutex)
+// make the same trade. T's move constructor must not use
 // the same queue (a get inside a put's ring window can wait for itself).
 //
 // Destroying a queue while tasks wait on it is undefined behaviour; items still

@@ -156,25 +156,52 @@ class BasicQueue : private QueueCore {
                  std::forward<StorageArgs>(args)...) {}
 
  private:
-  /// Pushes an item whose room is reserved. Nothing is lost if preparing it
-  /// (an allocation) throws: the reservation is returned, the item untouched.
+  /// Pushes an item whose room is reserved. Nothing is lost if an allocation
+  /// (the node of a linked storage, a block of FifoStorage's) throws: the
+  /// reservation is returned, the item untouched.
   void insert(T&& item) {
-    Prepared p;
-    try {
-      p = storage_.prepare(std::move(item));
-    } catch (...) {
-      cancel_room();
-      throw;
+    if constexpr (requires { Storage::kPushThrowsBeforeChange; }) {
+      // No preparing: the storage moves the item only once it cannot fail.
+      try {
+        storage_.push_item(std::move(item));
+      } catch (...) {
+        cancel_room();
+        throw;
+      }
+    } else {
+      Prepared p;
+      try {
+        p = storage_.prepare(std::move(item));
+      } catch (...) {
+        cancel_room();
+        throw;
+      }
+      push_prepared(std::move(p));
     }
-    push_prepared(std::move(p));
     publish();
   }
+  /// An awaited put's own push, room reserved. A storage that can fail before
+  /// changing anything (FifoStorage's blocks: std::bad_alloc) gets the
+  /// reservation back and the exception goes to the put's caller.
+  void push_reserved(Prepared&& p) {
+    if constexpr (requires { Storage::kPushThrowsBeforeChange; }) {
+      try {
+        storage_.push(std::move(p));
+      } catch (...) {
+        cancel_room();
+        throw;
+      }
+    } else {
+      push_prepared(std::move(p));
+    }
+  }
+  /// The combiner's push of a granted putter's item: it cannot be undone.
   void push_prepared(Prepared&& p) noexcept {
     try {
       storage_.push(std::move(p));
     } catch (...) {
-      // Only the priority storage allocates here (its heap grows): out of
-      // memory inside a hand-off that cannot be undone.
+      // Out of memory (the priority storage's heap grows, FifoStorage may need
+      // a new block) inside a hand-off that cannot be undone.
       std::terminate();
     }
   }
@@ -222,7 +249,7 @@ class BasicQueue<T, Storage>::PutAwaiter : public WaitAwaiter {
     if (queue()->try_hand_over(prepared_.get())) return ready_now();  // to a waiting getter
     switch (queue()->reserve_room()) {
       case Status::ok:
-        queue()->push_prepared(std::move(prepared_));
+        queue()->push_reserved(std::move(prepared_));
         queue()->publish();
         return ready_now();
       case Status::shut_down:

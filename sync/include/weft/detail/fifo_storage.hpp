@@ -1,8 +1,9 @@
 // FifoStorage<T>: the item storage of weft::Queue. A bounded queue of up to
 // kMaxRingCapacity items keeps them in a preallocated ring (ring_storage.hpp:
-// no allocation per item, one fetch_add per push or pop, not lock-free: a push
-// or pop may wait for an older ticket's operation in flight); an unbounded or larger queue keeps
-// them in a Michael-Scott list (ms_queue.hpp: one node per item, lock-free, hazard pointers). The
+// no allocation per item, one fetch_add per push or pop); an unbounded or
+// larger queue keeps them in a list of blocks of slots (block_storage.hpp: one
+// allocation per 63 items, a CAS and a slot RMW per push or pop). Neither is lock-free: a push
+// or pop may wait for an older operation between its claim and its store. The
 // choice is made once, at construction.
 #pragma once
 
@@ -11,7 +12,7 @@
 #include <optional>
 #include <utility>
 
-#include "weft/detail/ms_queue.hpp"
+#include "weft/detail/block_storage.hpp"
 #include "weft/detail/ring_storage.hpp"
 
 namespace weft::detail {
@@ -23,47 +24,56 @@ inline constexpr std::int64_t kMaxRingCapacity = 4096;
 template <class T>
 class FifoStorage {
  public:
-  /// An item on its way in: held as is for the ring, in its node for the list.
+  /// An item on its way in (held as is: the storages allocate per block, if at all).
   class Prepared {
    public:
     Prepared() = default;
-    explicit operator bool() const noexcept { return item_.has_value() || bool(node_); }
-    T* get() noexcept { return item_ ? &*item_ : node_.get(); }
+    explicit operator bool() const noexcept { return item_.has_value(); }
+    T* get() noexcept { return &*item_; }
 
    private:
     friend class FifoStorage;
     std::optional<T> item_;
-    typename MsQueue<T>::Prepared node_;
+    // Keeps PutAwaiter (which holds a Prepared) at the size it had when the
+    // unbounded storage needed a node pointer here: without these 8 bytes,
+    // W8/W8b (bounded, PutAwaiter in each producer's frame) ran slower, medians
+    // 1.1-1.3x over 40 alternating runs (bench/RESULTS.md, "blocks"), most
+    // likely through where the awaiter's wait node falls in the frame's cache
+    // lines; not understood further.
+    [[maybe_unused]] void* layout_pad_ = nullptr;
   };
+
+  /// push() throws only before it changed anything (BasicQueue gives the
+  /// reservation back and lets the exception through).
+  static constexpr bool kPushThrowsBeforeChange = true;
 
   /// `capacity` 0: unbounded.
   explicit FifoStorage(std::size_t capacity) {
     if (capacity > 0 && capacity <= static_cast<std::size_t>(kMaxRingCapacity))
       ring_ = std::make_unique<RingStorage<T>>(capacity);
     else
-      list_ = std::make_unique<MsQueue<T>>();
+      blocks_ = std::make_unique<BlockStorage<T>>();
   }
 
-  /// Throws std::bad_alloc for the list (nothing changed, the item untouched).
-  Prepared prepare(T&& item) {
+  static Prepared prepare(T&& item) noexcept {
     Prepared p;
-    if (ring_)
-      p.item_.emplace(std::move(item));
-    else
-      p.node_ = MsQueue<T>::prepare(std::move(item));
+    p.item_.emplace(std::move(item));
     return p;
   }
-  void push(Prepared&& p) noexcept {
+  /// Throws std::bad_alloc if the block list needs a new block and cannot get
+  /// one; nothing changed then, and the item was not moved from.
+  void push_item(T&& item) {
     if (ring_)
-      ring_->push(std::move(*p.item_));
+      ring_->push(std::move(item));
     else
-      list_->push(std::move(p.node_));
+      blocks_->push(std::move(item));
   }
-  T pop() noexcept { return ring_ ? ring_->pop() : list_->pop(); }
+  void push(Prepared&& p) { push_item(std::move(*p.item_)); }
+  T pop() noexcept { return ring_ ? ring_->pop() : blocks_->pop(); }
 
  private:
   std::unique_ptr<RingStorage<T>> ring_;
-  std::unique_ptr<MsQueue<T>> list_;
+  std::unique_ptr<BlockStorage<T>> blocks_;
 };
 
 }  // namespace weft::detail

@@ -1,5 +1,5 @@
 // Hazard pointers (Michael, 2004): safe memory reclamation for the lock-free
-// node-based queue storages (ms_queue.hpp, treiber_stack.hpp).
+// node-based queue storage (treiber_stack.hpp: LifoQueue).
 //
 // A thread that is about to dereference a node it read from a shared pointer
 // first publishes the node in one of its hazard slots and re-reads the shared

@@ -1,5 +1,5 @@
-// PreparedNode: an item on its way into a linked storage (MsQueue,
-// TreiberStack): the heap node that will be linked in, already holding the
+// PreparedNode: an item on its way into a linked storage (TreiberStack:
+// LifoQueue): the heap node that will be linked in, already holding the
 // item, so the push itself cannot fail or allocate.
 #pragma once
 

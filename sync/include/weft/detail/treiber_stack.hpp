@@ -2,7 +2,7 @@
 // stack (1986) with hazard pointers for reclamation (which also rules out ABA:
 // a protected node cannot be freed and reused under a pending CAS).
 //
-// Like MsQueue it is driven by the queue front-end's reservations, so pop()
+// Like the FIFO storages it is driven by the queue front-end's reservations, so pop()
 // never finds it empty.
 //
 // Operation   complexity   progress
