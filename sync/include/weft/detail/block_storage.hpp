@@ -138,6 +138,7 @@ class BlockStorage {
     for (;;) {
       off = p % kLap;
       if (off == B) {  // someone is linking the next block in
+        // acquire (both): as the load above; the new position is advance's store.
         spin_until([&] { return tail_.pos.load(std::memory_order_acquire) != p; });
         p = tail_.pos.load(std::memory_order_acquire);
         continue;
@@ -165,6 +166,8 @@ class BlockStorage {
 
   /// Requires an item reservation.
   T pop() noexcept {
+    // acquire (this load, the two in the loop and the CAS): as in push, the
+    // position's block and that block's initialised slots come with it.
     std::uint64_t p = head_.pos.load(std::memory_order_acquire);
     Block* b;
     std::uint64_t off;
@@ -175,6 +178,7 @@ class BlockStorage {
         p = head_.pos.load(std::memory_order_acquire);
         continue;
       }
+      // Read after `p`, confirmed by the CAS: p's block (as in push).
       b = head_.block.load(std::memory_order_acquire);
       if (head_.pos.compare_exchange_weak(p, p + 1, std::memory_order_acquire)) break;
     }

@@ -14,8 +14,8 @@
 // Progress: protect() is lock-free (it retries only when the shared pointer
 // changed, i.e. another thread made progress); clear() is wait-free; retire()
 // waits for nobody but allocates (a vector push_back), and its periodic scan,
-// O(records * slots + retired), allocates, sorts and frees: not wait-free. Memory: a thread keeps at most about
-// 2 * (records * slots) + 64 retired nodes unreclaimed.
+// O(records * slots + retired), allocates, sorts and frees: not wait-free. Memory: a thread keeps
+// at most about 2 * (records * slots) + 64 retired nodes unreclaimed.
 //
 // Slots are per thread, and a weft task may migrate between threads only at a
 // suspension point: storages protect and clear within one synchronous call.
