@@ -14,46 +14,70 @@ namespace {
 constexpr std::int64_t kMaxQueueSize = std::int64_t{1} << 35;
 }  // namespace
 
-QueueCore::QueueCore(std::int64_t maxsize) : maxsize_(maxsize) {
+QueueCore::QueueCore(std::int64_t maxsize, std::uint64_t first_ticket)
+    : maxsize_(maxsize),
+      room_((first_ticket & kCountMask) << kShift),
+      freed_(first_ticket & kCountMask),
+      avail_((first_ticket & kCountMask) << kShift),
+      published_(first_ticket & kCountMask) {
   if (maxsize > kMaxQueueSize)
     throw ValueError("weft::Queue: maxsize " + std::to_string(maxsize) + " is too large");
 }
 
 // ---- fast paths ----
 
-QueueCore::Status QueueCore::reserve_room() noexcept {
+QueueCore::Status QueueCore::reserve_room(std::uint64_t& ticket) noexcept {
   std::uint64_t s = room_.load(std::memory_order_relaxed);
   for (;;) {
     if (s & kShut) return Status::shut_down;
     // Putters waiting: the room belongs to them first (FIFO).
-    if ((s & kWaiterMask) || (bounded() && count(s) >= static_cast<std::uint64_t>(maxsize_)))
+    if (s & kWaiterMask) return Status::full;
+    // Read after the tail: frees only grow, so if the CAS below confirms the
+    // tail, the room counted here is still there. A negative count means the
+    // tail read is stale: the CAS fails and reloads it. relaxed: a free that
+    // is missed only sends this put to the combiner, who reads freed_ again
+    // (seq_cst) after the putter has counted itself in.
+    if (bounded() &&
+        ahead(count(s), freed_.load(std::memory_order_relaxed)) >= std::int64_t{maxsize_})
       return Status::full;
     // relaxed: the reservation publishes nothing; the storage orders its slots
     // (the ring by its sequence numbers, which is why it has at least 2 slots:
     // ring_storage.hpp).
-    if (room_.compare_exchange_weak(s, s + kOne, std::memory_order_relaxed)) return Status::ok;
+    if (room_.compare_exchange_weak(s, s + kOne, std::memory_order_relaxed)) {
+      ticket = count(s);
+      return Status::ok;
+    }
   }
 }
 
 void QueueCore::publish() noexcept {
   // Counted before it is visible, so its task_done() can never underflow.
   unfinished_.fetch_add(kUnfinishedOne, std::memory_order_relaxed);
-  // release: the storage push happens-before a getter's reservation of it.
-  std::uint64_t old = avail_.fetch_add(kOne, std::memory_order_release);
-  if (old & (kWaiterMask | kShut)) signal();
+  // seq_cst (release for the item: the storage push happens-before a getter's
+  // reservation of it), then a seq_cst look at the getters: a Dekker pair with
+  // on_enqueue's count of a getter and the combiner's read of published_ in
+  // serve_getters (one of the two sees the other: no lost wake-up).
+  published_.fetch_add(1, std::memory_order_seq_cst);
+  if (avail_.load(std::memory_order_seq_cst) & (kWaiterMask | kShut)) signal();
 }
 
 bool QueueCore::try_hand_over(void* item) noexcept {
   // Only when the storage is truly empty: no item in it, not even one that a
   // getter has reserved but not yet popped (a later reservation could pop that
   // older item and overtake ours: per-producer FIFO), and no put or get in
-  // flight: the room count is zero. relaxed: a hint; entering the combiner
+  // flight: no slot in use. relaxed: a hint; entering the combiner
   // (acquire) makes the lists ours, and an item arriving meanwhile is a
   // concurrent put, which may go either way.
   std::uint64_t a = avail_.load(std::memory_order_relaxed);
-  if ((a & kShut) || !(a & kWaiterMask) || count(a) != 0) return false;
+  if ((a & kShut) || !(a & kWaiterMask) ||
+      ahead(published_.load(std::memory_order_relaxed), count(a)) != 0)
+    return false;
+  // A free read after the tail can be of a put newer than that read: such a
+  // put ran concurrently with this one (see slots_in_use); ours are all in.
   std::uint64_t r = room_.load(std::memory_order_relaxed);
-  if ((r & kWaiterMask) || count(r) != 0 || !try_enter()) return false;
+  if ((r & kWaiterMask) || ahead(count(r), freed_.load(std::memory_order_relaxed)) != 0 ||
+      !try_enter())
+    return false;
   bool handed = false;
   while (!getters_.empty()) {
     WaitNode* n = getters_.front();
@@ -73,30 +97,37 @@ bool QueueCore::try_hand_over(void* item) noexcept {
   return handed;
 }
 
-QueueCore::Status QueueCore::reserve_item(bool nowait) noexcept {
-  std::uint64_t s = avail_.load(std::memory_order_relaxed);
+QueueCore::Status QueueCore::reserve_item(bool nowait, std::uint64_t& ticket) noexcept {
+  // acquire (the loads of avail_): a SHUT seen here is ordered after the one
+  // shutdown() set in room_ first, which froze the tail slots_in_use() reads.
+  std::uint64_t s = avail_.load(std::memory_order_acquire);
   for (;;) {
+    // Read after the head: published only grows, so if the CAS confirms the
+    // head, the item counted here is published. acquire: pairs with
+    // publish(); the item is in the storage (the ring's sequence numbers
+    // order the slot itself).
     // Getters waiting: the items belong to them first (FIFO).
-    if ((s & kWaiterMask) || count(s) == 0) {
+    if ((s & kWaiterMask) || ahead(published_.load(std::memory_order_acquire), count(s)) <= 0) {
       // Shut down and nothing left to come: QueueShutDown. An awaiting get also
       // waits for puts still in flight (their room is reserved).
-      if ((s & kShut) && (nowait || count(room_.load(std::memory_order_acquire)) == 0))
-        return Status::shut_down;
+      if ((s & kShut) && (nowait || slots_in_use() == 0)) return Status::shut_down;
       return Status::empty;
     }
-    // acquire: pairs with publish(); the item is in the storage.
-    if (avail_.compare_exchange_weak(s, s - kOne, std::memory_order_acquire,
-                                     std::memory_order_relaxed))
+    if (avail_.compare_exchange_weak(s, s + kOne, std::memory_order_acquire,
+                                     std::memory_order_acquire)) {
+      ticket = count(s);
       return Status::ok;
+    }
   }
 }
 
 void QueueCore::release_room() noexcept {
-  // release: pairs with serve_putters' acquire (the combiner's put into the
-  // storage); a fast-path put's relaxed reservation relies on the storage
-  // itself ordering the slot's reuse.
-  std::uint64_t old = room_.fetch_sub(kOne, std::memory_order_release);
-  if (old & (kWaiterMask | kShut)) signal();
+  // seq_cst (release: the item has left the storage before a put reuses the
+  // room; the ring's sequence numbers order the slot itself), then a seq_cst
+  // look at the putters: the Dekker pair of publish(), with on_enqueue's count
+  // of a putter and serve_putters' read of freed_.
+  freed_.fetch_add(1, std::memory_order_seq_cst);
+  if (room_.load(std::memory_order_seq_cst) & (kWaiterMask | kShut)) signal();
 }
 
 std::int64_t QueueCore::blocking_deadline(std::int64_t timeout_ns) noexcept {
@@ -162,12 +193,13 @@ void QueueCore::drain() noexcept {
   for (;;) {
     // Items promised to waiting getters are theirs: they were in the queue
     // before the shutdown, and the combiner is handing them over.
-    if (count(s) == 0 || (s & kWaiterMask)) break;
-    if (!avail_.compare_exchange_weak(s, s - kOne, std::memory_order_acquire,
+    if ((s & kWaiterMask) || ahead(published_.load(std::memory_order_acquire), count(s)) <= 0)
+      break;
+    if (!avail_.compare_exchange_weak(s, s + kOne, std::memory_order_acquire,
                                       std::memory_order_relaxed))
       continue;
-    drop_item();
-    room_.fetch_sub(kOne, std::memory_order_release);
+    drop_item(count(s));
+    freed_.fetch_add(1, std::memory_order_seq_cst);
     if (drop_unfinished()) zero = true;
     s = avail_.load(std::memory_order_acquire);
   }
@@ -177,14 +209,17 @@ void QueueCore::drain() noexcept {
 // ---- the combiner ----
 
 void QueueCore::on_enqueue(WaitNode* n) noexcept {
-  // relaxed: RMWs on one word are totally ordered, so every reservation after
-  // this sees the waiter; the combiner learns of the node through the mailbox.
+  // RMWs on one word are totally ordered, so every reservation after this sees
+  // the waiter; the combiner learns of the node through the mailbox. seq_cst:
+  // the Dekker pair with publish() (a getter) and release_room() (a putter):
+  // either their look at the word sees this count, or the combiner's read of
+  // their counter, after this, sees their item or their free.
   switch (n->tag & kKindMask) {
     case kPut:
-      room_.fetch_add(kWaiterOne, std::memory_order_relaxed);
+      room_.fetch_add(kWaiterOne, std::memory_order_seq_cst);
       break;
     case kGet:
-      avail_.fetch_add(kWaiterOne, std::memory_order_relaxed);
+      avail_.fetch_add(kWaiterOne, std::memory_order_seq_cst);
       break;
     default:
       break;  // joiners: the epoch tells them what they missed
@@ -247,23 +282,26 @@ void QueueCore::refuse_all(WaitList& list, Atomic<std::uint64_t>& word) noexcept
 
 void QueueCore::serve_putters() noexcept {
   while (!putters_.empty()) {
-    // acquire: pairs with release_room(); the freed slot is empty.
     std::uint64_t s = room_.load(std::memory_order_acquire);
     if (s & kShut) {
       refuse_all(putters_, room_);
       break;
     }
-    if (bounded() && count(s) >= static_cast<std::uint64_t>(maxsize_)) break;  // a get signals
+    // seq_cst: the Dekker pair with release_room() (see on_enqueue). While
+    // putters are counted only the combiner moves the tail, so s is current.
+    if (bounded() &&
+        ahead(count(s), freed_.load(std::memory_order_seq_cst)) >= std::int64_t{maxsize_})
+      break;  // a get signals
     WaitNode* n = putters_.front();
     WaitList::unlink(n);
     if (!claim(n, WaitNode::kGranted)) continue;  // cancelled: its item stays with it
-    // While putters are counted only the combiner adds room, so the room we saw
-    // is there: take a slot and count the putter out in one RMW.
-    room_.fetch_add(kOne - kWaiterOne, std::memory_order_acq_rel);
-    store_putter(n);
+    // The room we saw is there: take a slot (the ticket) and count the putter
+    // out in one RMW.
+    std::uint64_t old = room_.fetch_add(kOne - kWaiterOne, std::memory_order_acq_rel);
+    store_putter(n, count(old));
     unfinished_.fetch_add(kUnfinishedOne, std::memory_order_relaxed);
     // release: the item is in the storage; the getters are served right after.
-    avail_.fetch_add(kOne, std::memory_order_release);
+    published_.fetch_add(1, std::memory_order_seq_cst);
     finish(n);
   }
 }
@@ -271,23 +309,24 @@ void QueueCore::serve_putters() noexcept {
 bool QueueCore::serve_getters() noexcept {
   bool room_for_putters = false;
   while (!getters_.empty()) {
-    // acquire: pairs with publish(); the items are in the storage.
     std::uint64_t s = avail_.load(std::memory_order_acquire);
-    if (count(s) == 0) {
+    // seq_cst: the Dekker pair with publish() (see on_enqueue); acquire for
+    // the items: they are in the storage. While getters are counted only the
+    // combiner moves the head, so s is current.
+    if (ahead(published_.load(std::memory_order_seq_cst), count(s)) <= 0) {
       // Shut down with nothing left and nothing in flight: nothing will come.
-      if ((s & kShut) && count(room_.load(std::memory_order_acquire)) == 0)
-        refuse_all(getters_, avail_);
+      if ((s & kShut) && slots_in_use() == 0) refuse_all(getters_, avail_);
       break;
     }
     WaitNode* n = getters_.front();
     WaitList::unlink(n);
     if (!claim(n, WaitNode::kGranted)) continue;  // cancelled: the item stays queued
-    // While getters are counted only the combiner takes items: the one we saw
-    // is there. Take it and count the getter out in one RMW.
-    avail_.fetch_sub(kOne + kWaiterOne, std::memory_order_acq_rel);
-    load_getter(n);
-    std::uint64_t old = room_.fetch_sub(kOne, std::memory_order_release);
-    if (old & kWaiterMask) room_for_putters = true;
+    // The item we saw is there. Take it (the ticket) and count the getter out
+    // in one RMW.
+    std::uint64_t old = avail_.fetch_add(kOne - kWaiterOne, std::memory_order_acq_rel);
+    load_getter(n, count(old));
+    freed_.fetch_add(1, std::memory_order_seq_cst);
+    if (room_.load(std::memory_order_seq_cst) & kWaiterMask) room_for_putters = true;
     finish(n);
   }
   return room_for_putters;

@@ -113,6 +113,45 @@ TEST(ModelQueue, PutNowaitNeverBargesPastAPublishedPutter) {
   });
 }
 
+// The Dekker pairs of queue_core.hpp: a put's publish (or a get's free) reads
+// the waiter count after its fetch_add, a waiter counts itself in before the
+// combiner reads the counter. Here the get_nowait's free races the putter's
+// suspension on the full queue; had the free looked at the putters first
+// (or the combiner not looked at freed_ again), the putter would wait
+// forever (a lost wake-up the model reports). Putting the free's look first
+// on purpose fails this test.
+TEST(ModelQueue, FreeNeverMissesAPutterCountingItselfIn) {
+  weft_test::expect_model_ok("queue free vs putter counting itself in", 20000, [] {
+    weft::Runtime rt(weft::RunOptions{.workers = 2});
+    weft::Queue<int> q(1);
+    q.put_nowait(0);  // full
+    auto a = rt.spawn(put_one(&q, 1));
+    WEFT_MODEL_ASSERT(q.get_nowait() == 0);  // races the putter: no wait for it
+    // Nothing else touches the queue until the putter is done (a later get
+    // would make the combiner look again and hide a missed wake-up).
+    wait_done(a);
+    WEFT_MODEL_ASSERT(a.result() == 1);
+    WEFT_MODEL_ASSERT(q.get_nowait() == 1);
+    WEFT_MODEL_ASSERT(q.empty() && !q.full());
+  });
+}
+
+// The mirror image: the put_nowait's publish races the getter's suspension
+// on the empty queue (the hand-over to a waiting getter is not taken while
+// the getter has not counted itself in). Putting the publish's look at the
+// getters before its fetch_add on purpose fails this test.
+TEST(ModelQueue, PublishNeverMissesAGetterCountingItselfIn) {
+  weft_test::expect_model_ok("queue publish vs getter counting itself in", 20000, [] {
+    weft::Runtime rt(weft::RunOptions{.workers = 2});
+    weft::Queue<int> q(1);
+    auto a = rt.spawn(get_one(&q));
+    q.put_nowait(5);  // races the getter: no wait for it
+    wait_done(a);
+    WEFT_MODEL_ASSERT(a.result() == 5);
+    WEFT_MODEL_ASSERT(q.empty() && !q.full());
+  });
+}
+
 // Every waiter is counted out exactly once: after the getters were served or
 // cancelled, both fast paths are open again (a waiter count left above zero
 // would close them for good).

@@ -1,8 +1,10 @@
 // The bounded queue's storage (weft/detail/ring_storage.hpp: slots with
-// sequence numbers, one ticket fetch_add per push or pop) under the model,
-// driven exactly as the queue front-end drives it: a push only with room
-// reserved, a pop only with an item reserved, the room given back after the
-// pop. Capacities 2 and 3 (a ring of 4) with 6 items make pushes land on
+// sequence numbers, the ticket handed in) under the model, driven exactly as
+// the queue front-end drives it (queue_core.hpp): a push only with room
+// reserved, at the tail ticket its reservation CAS advanced from; a pop only
+// with an item reserved, at its head ticket; the room given back after the
+// pop. One scenario starts the tickets just below the 36-bit wrap, so the
+// sequence numbers cross it. Capacities 2 and 3 (a ring of 4) with 6 items make pushes land on
 // slots whose previous pop may still be moving its item out, and pops on
 // slots whose push may still be moving its item in. (Capacity 1 would never
 // wait: one reservation at a time.) Checks: each item popped exactly once,
@@ -33,36 +35,53 @@ constexpr int kPerProducer = 3;
 constexpr int kProducers = 2;
 constexpr int kTotal = kPerProducer * kProducers;
 
+using weft::detail::kTicketMask;
+
+// 36-bit differences, as QueueCore::ahead.
+std::int64_t ahead(std::uint64_t a, std::uint64_t b) {
+  return static_cast<std::int64_t>((a - b) << 28) >> 28;
+}
+
 struct Harness {
-  explicit Harness(std::uint64_t cap) : capacity(cap), ring(cap) {}
+  Harness(std::uint64_t cap, std::uint64_t first)
+      : capacity(cap), ring(cap, first), tail(first), freed(first), head(first), published(first) {}
   const std::uint64_t capacity;
   RingStorage<std::uint64_t> ring;
-  Atomic<std::uint64_t> room{0};   // reserved slots (put reserved .. get released)
-  Atomic<std::uint64_t> avail{0};  // published items
+  Atomic<std::uint64_t> tail;       // puts that reserved room (36-bit tickets)
+  Atomic<std::uint64_t> freed;      // gets that gave their room back
+  Atomic<std::uint64_t> head;       // gets that reserved an item
+  Atomic<std::uint64_t> published;  // items pushed
   std::array<Atomic<int>, kTotal> seen{};
   Atomic<int> popped{0};
   Atomic<int> order_violations{0};
 
-  bool reserve_room() {
-    std::uint64_t r = room.load();
-    while (r < capacity)
-      if (room.compare_exchange_weak(r, r + 1)) return true;
+  bool reserve_room(std::uint64_t& ticket) {
+    std::uint64_t t = tail.load();
+    while (ahead(t, freed.load()) < static_cast<std::int64_t>(capacity))
+      if (tail.compare_exchange_weak(t, (t + 1) & kTicketMask)) {
+        ticket = t;
+        return true;
+      }
     return false;
   }
-  bool reserve_item() {
-    std::uint64_t a = avail.load();
-    while (a > 0)
-      if (avail.compare_exchange_weak(a, a - 1)) return true;
+  bool reserve_item(std::uint64_t& ticket) {
+    std::uint64_t h = head.load();
+    while (ahead(published.load(), h) > 0)
+      if (head.compare_exchange_weak(h, (h + 1) & kTicketMask)) {
+        ticket = h;
+        return true;
+      }
     return false;
   }
   void produce(int p) {
     for (int i = 0; i < kPerProducer;) {
-      if (!reserve_room()) {
+      std::uint64_t ticket;
+      if (!reserve_room(ticket)) {
         weft::model::yield_point();
         continue;
       }
-      ring.push(static_cast<std::uint64_t>(p * kPerProducer + i));
-      avail.fetch_add(1);
+      ring.push(ticket, static_cast<std::uint64_t>(p * kPerProducer + i));
+      published.fetch_add(1);
       ++i;
     }
   }
@@ -70,12 +89,13 @@ struct Harness {
     std::array<int, kProducers> last;
     last.fill(-1);
     while (popped.load() < kTotal) {
-      if (!reserve_item()) {
+      std::uint64_t ticket;
+      if (!reserve_item(ticket)) {
         weft::model::yield_point();
         continue;
       }
-      const std::uint64_t v = ring.pop();
-      room.fetch_sub(1);
+      const std::uint64_t v = ring.pop(ticket);
+      freed.fetch_add(1);
       popped.fetch_add(1);
       if (v >= static_cast<std::uint64_t>(kTotal)) {
         order_violations.fetch_add(1);
@@ -92,13 +112,13 @@ struct Harness {
     for (auto& s : seen)
       WEFT_MODEL_ASSERT(s.load() == 1);
     WEFT_MODEL_ASSERT(order_violations.load() == 0);
-    WEFT_MODEL_ASSERT(room.load() == 0);
-    WEFT_MODEL_ASSERT(avail.load() == 0);
+    WEFT_MODEL_ASSERT(ahead(tail.load(), freed.load()) == 0);
+    WEFT_MODEL_ASSERT(ahead(published.load(), head.load()) == 0);
   }
 };
 
-void run(std::uint64_t capacity, int consumers) {
-  Harness h(capacity);
+void run(std::uint64_t capacity, int consumers, std::uint64_t first_ticket = 0) {
+  Harness h(capacity, first_ticket);
   Thread p0([&] { h.produce(0); }, "producer0");
   Thread p1([&] { h.produce(1); }, "producer1");
   Thread c0([&] { h.consume(); }, "consumer0");
@@ -118,6 +138,13 @@ TEST(ModelRingStorage, ThreeOfFourSlotsTwoProducersTwoConsumers) {
 
 TEST(ModelRingStorage, TwoSlotsTwoProducersTwoConsumers) {
   weft_test::expect_model_ok("ring capacity 2, 2 producers, 2 consumers", 3000, [] { run(2, 2); });
+}
+
+TEST(ModelRingStorage, TicketsAcrossTheWrap) {
+  // Tickets 2^36-3 .. 2^36+2: the sequence numbers and the 36-bit
+  // differences wrap in the middle of the run.
+  weft_test::expect_model_ok("ring capacity 3, tickets across the 36-bit wrap", 3000,
+                             [] { run(3, 2, kTicketMask - 2); });
 }
 
 TEST(ModelRingStorage, TwoSlotsTwoProducersOneConsumer) {

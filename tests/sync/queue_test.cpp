@@ -180,6 +180,114 @@ TEST(Queue, RingWrapsAroundManyTimes) {
   EXPECT_EQ(next_in, next_out);
 }
 
+// A Queue whose 36-bit tickets (room_, avail_ and the ring's sequence
+// numbers: queue_core.hpp) start `below_wrap` short of 2^36, so a test
+// crosses the wrap without 2^36 operations.
+template <class T>
+struct WrapQueue : weft::detail::BasicQueue<T, weft::detail::FifoStorage<T>> {
+  using Base = weft::detail::BasicQueue<T, weft::detail::FifoStorage<T>>;
+  WrapQueue(std::int64_t maxsize, std::uint64_t below_wrap)
+      : Base(maxsize, typename Base::FirstTicket{(std::uint64_t{1} << 36) - below_wrap}) {}
+};
+
+TEST(Queue, TicketsWrapAroundAt2To36) {
+  weft::test::Watchdog dog(60s);  // a ring slot waiting for a ticket that never comes
+  for (std::int64_t maxsize : {1, 3, 8}) {
+    WrapQueue<int> q(maxsize, 5);
+    int next_in = 0, next_out = 0;
+    for (int round = 0; round < 40; ++round) {
+      while (q.try_put(next_in))
+        ++next_in;
+      ASSERT_TRUE(q.full());
+      ASSERT_EQ(q.qsize(), static_cast<std::size_t>(maxsize));
+      EXPECT_THROW(q.put_nowait(-1), weft::QueueFull);
+      for (int k = 0; k <= round % static_cast<int>(maxsize); ++k)
+        ASSERT_EQ(q.get_nowait(), next_out++);
+    }
+    while (auto v = q.try_get())
+      ASSERT_EQ(*v, next_out++);
+    EXPECT_TRUE(q.empty());
+    EXPECT_FALSE(q.full());
+    EXPECT_THROW(q.get_nowait(), weft::QueueEmpty);
+    EXPECT_EQ(next_in, next_out);
+    EXPECT_GT(next_in, 5 + static_cast<int>(maxsize));
+  }
+}
+
+TEST(Queue, ItemsLeftAcrossTheTicketWrapAreDestroyed) {
+  weft::test::Watchdog dog(60s);
+  auto counter = std::make_shared<int>(0);
+  {
+    WrapQueue<std::shared_ptr<int>> q(4, 2);  // tickets 2^36-2, 2^36-1, 0, 1, ...
+    for (int i = 0; i < 4; ++i)
+      q.put_nowait(counter);
+    (void)q.get_nowait();
+    (void)q.get_nowait();
+    q.put_nowait(counter);  // the slots now hold tickets 2^36-0..2 (wrapped)
+    EXPECT_EQ(counter.use_count(), 4);
+  }
+  EXPECT_EQ(counter.use_count(), 1);
+}
+
+weft::Task<void> wrap_waiters_main() {
+  // Capacity 2, tickets crossing the wrap while putters and getters wait: the
+  // combiner's grants draw the tickets then.
+  WrapQueue<int> q(2, 3);
+  constexpr int kItems = 200;
+  auto producer = [](WrapQueue<int>& q, int base) -> weft::Task<void> {
+    for (int i = 0; i < kItems; ++i) {
+      co_await q.put(base + i);
+      if (i % 3 == 0) co_await weft::yield();
+    }
+  };
+  auto consumer = [](WrapQueue<int>& q, std::vector<int>& got) -> weft::Task<void> {
+    for (;;) {
+      int v;
+      try {
+        v = co_await q.get();
+      } catch (const weft::QueueShutDown&) {
+        co_return;
+      }
+      got.push_back(v);
+      if (v % 5 == 0) co_await weft::yield();
+    }
+  };
+  std::vector<int> got_a, got_b;
+  auto ca = weft::spawn(consumer(q, got_a));
+  auto cb = weft::spawn(consumer(q, got_b));
+  auto p1 = weft::spawn(producer(q, 0));
+  auto p2 = weft::spawn(producer(q, 1000));
+  co_await p1;
+  co_await p2;
+  q.shutdown();
+  co_await ca;
+  co_await cb;
+  // Every item exactly once, each producer's items in order for each consumer.
+  std::vector<int> all(got_a);
+  all.insert(all.end(), got_b.begin(), got_b.end());
+  std::sort(all.begin(), all.end());
+  std::vector<int> want;
+  for (int i = 0; i < kItems; ++i)
+    want.push_back(i);
+  for (int i = 0; i < kItems; ++i)
+    want.push_back(1000 + i);
+  EXPECT_EQ(all, want);
+  for (const auto* got : {&got_a, &got_b}) {
+    int last0 = -1, last1 = 999;
+    for (int v : *got) {
+      int& last = v < 1000 ? last0 : last1;
+      EXPECT_GT(v, last);
+      last = v;
+    }
+  }
+}
+
+TEST(Queue, WaitingPuttersAndGettersAcrossTheTicketWrap) {
+  weft::test::Watchdog dog(60s);
+  weft::run(wrap_waiters_main(), {.workers = 1});
+  weft::run(wrap_waiters_main(), {.workers = 2});
+}
+
 // ---- awaiting API ----
 
 weft::Task<void> fifo_waiters_main() {

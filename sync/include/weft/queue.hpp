@@ -47,11 +47,13 @@
 //    run concurrently, a slot counts as used from a put's reservation until
 //    the item has left the storage again.
 //
-// Progress and cost (front-end: three state words, detail/queue_core.hpp;
-// waiting: detail/combiner.hpp; items: a storage)
+// Progress and cost (front-end: four counters on one cache line and the
+// unfinished count, detail/queue_core.hpp; waiting: detail/combiner.hpp;
+// items: a storage)
 //   put_nowait/try_put        one CAS to reserve room (retried only when
-//                             another operation changed the count), the
-//                             storage push, two fetch_adds. The push may wait
+//                             another operation changed the count; its old
+//                             tail is the put's ring slot), the storage push
+//                             (a slot store), two fetch_adds. The push may wait
 //                             for an older operation on the same slot or
 //                             block (below): not lock-free. About every 63rd
 //                             put of an unbounded queue allocates a block
@@ -62,8 +64,9 @@
 //                             queue's putters never wait) terminates the
 //                             process, as for PriorityQueue: that hand-off
 //                             cannot be undone
-//   get_nowait/try_get        one CAS to reserve an item, the storage pop, one
-//                             fetch_sub. The pop may wait for the put of its
+//   get_nowait/try_get        one CAS to reserve an item (its old head is the
+//                             get's ring slot), the storage pop (a slot
+//                             store), one fetch_add. The pop may wait for the put of its
 //                             slot to finish moving its item in: not
 //                             lock-free; the get that empties a block frees it
 //   put()/get() that wait,    one CAS push on the mailbox (lock-free); the item
@@ -73,14 +76,14 @@
 //                             it to run (detail/combiner.hpp, "Progress")
 //   task_done()               lock-free: one CAS (the zero check and the
 //                             decrement are one decision)
-//   qsize/empty/full          wait-free: one load
+//   qsize/empty/full          wait-free: two loads
 //   Queue's storage           maxsize 1..4096: a preallocated ring of slots
 //                             with sequence numbers (detail/ring_storage.hpp):
-//                             one fetch_add and one store per push or pop, no
-//                             allocation per item. A push or pop waits (spins,
-//                             then yields the CPU) only for an operation on an
-//                             older ticket that is between its fetch_add and
-//                             its slot store: a few instructions and T's move
+//                             one store per push or pop at the ticket of its
+//                             reservation, no allocation per item. A push or
+//                             pop waits (spins, then yields the CPU) only for
+//                             an operation on an older ticket that is between
+//                             its reservation and its slot store: a few instructions and T's move
 //                             constructor, unless that thread was preempted
 //                             right there. Unbounded or larger: a list of
 //                             blocks of 63 slots (detail/block_storage.hpp):

@@ -27,6 +27,9 @@ class BasicQueue : private QueueCore {
   static_assert(std::is_nothrow_destructible_v<T>,
                 "weft::Queue<T>: T must be nothrow destructible");
   using Prepared = typename Storage::Prepared;
+  /// FifoStorage takes the tickets of the reservations (the ring's slots);
+  /// the stack and the heap do not.
+  static constexpr bool kTakesTickets = requires { Storage::kTakesTickets; };
 
  public:
   using value_type = T;
@@ -61,7 +64,8 @@ class BasicQueue : private QueueCore {
   /// QueueShutDown after shutdown(). The item is moved from only on success.
   void put_nowait(T&& item) {
     if (try_hand_over(&item)) return;  // a getter was waiting: straight to it
-    switch (reserve_room()) {
+    std::uint64_t ticket;
+    switch (reserve_room(ticket)) {
       case Status::ok:
         break;
       case Status::shut_down:
@@ -69,7 +73,7 @@ class BasicQueue : private QueueCore {
       default:
         throw QueueFull();
     }
-    insert(std::move(item));
+    insert(ticket, std::move(item));
   }
   void put_nowait(const T& item) {
     T copy(item);
@@ -79,10 +83,11 @@ class BasicQueue : private QueueCore {
   /// throws QueueShutDown). The item is moved from only on success.
   bool try_put(T&& item) {
     if (try_hand_over(&item)) return true;
-    Status st = reserve_room();
+    std::uint64_t ticket;
+    Status st = reserve_room(ticket);
     if (st == Status::shut_down) throw QueueShutDown();
     if (st != Status::ok) return false;
-    insert(std::move(item));
+    insert(ticket, std::move(item));
     return true;
   }
   bool try_put(const T& item) {
@@ -92,7 +97,8 @@ class BasicQueue : private QueueCore {
   /// Throws QueueEmpty if no item is available (or getters are waiting for
   /// it), QueueShutDown if the queue is shut down and empty.
   T get_nowait() {
-    switch (reserve_item(/*nowait=*/true)) {
+    std::uint64_t ticket;
+    switch (reserve_item(/*nowait=*/true, ticket)) {
       case Status::ok:
         break;
       case Status::shut_down:
@@ -100,15 +106,16 @@ class BasicQueue : private QueueCore {
       default:
         throw QueueEmpty();
     }
-    return take();
+    return take(ticket);
   }
   /// get_nowait() that returns nullopt instead of throwing QueueEmpty (it still
   /// throws QueueShutDown).
   std::optional<T> try_get() {
-    Status st = reserve_item(/*nowait=*/true);
+    std::uint64_t ticket;
+    Status st = reserve_item(/*nowait=*/true, ticket);
     if (st == Status::shut_down) throw QueueShutDown();
     if (st != Status::ok) return std::nullopt;
-    return take();
+    return take(ticket);
   }
 
   /// Marks one item done (asyncio's task_done()). Throws ValueError when called
@@ -154,16 +161,45 @@ class BasicQueue : private QueueCore {
       : QueueCore(maxsize),
         storage_(maxsize > 0 ? static_cast<std::size_t>(maxsize) : 0,
                  std::forward<StorageArgs>(args)...) {}
+  /// Tests: the tickets start at `first_ticket` (the wrap of the 36-bit
+  /// counts is reached without 2^36 operations).
+  struct FirstTicket {
+    std::uint64_t value;
+  };
+  BasicQueue(std::int64_t maxsize, FirstTicket first) requires kTakesTickets
+      : QueueCore(maxsize, first.value),
+        storage_(maxsize > 0 ? static_cast<std::size_t>(maxsize) : 0, first.value) {}
 
  private:
+  template <class Item>
+  void storage_push(std::uint64_t ticket, Item&& item) {
+    if constexpr (kTakesTickets) {
+      if constexpr (std::is_same_v<std::remove_cvref_t<Item>, Prepared>)
+        storage_.push(ticket, std::move(item));
+      else
+        storage_.push_item(ticket, std::move(item));
+    } else {
+      (void)ticket;
+      storage_.push(std::move(item));
+    }
+  }
+  T storage_pop(std::uint64_t ticket) noexcept {
+    if constexpr (kTakesTickets) {
+      return storage_.pop(ticket);
+    } else {
+      (void)ticket;
+      return storage_.pop();
+    }
+  }
+
   /// Pushes an item whose room is reserved. Nothing is lost if an allocation
   /// (the node of a linked storage, a block of FifoStorage's) throws: the
   /// reservation is returned, the item untouched.
-  void insert(T&& item) {
+  void insert(std::uint64_t ticket, T&& item) {
     if constexpr (requires { Storage::kPushThrowsBeforeChange; }) {
       // No preparing: the storage moves the item only once it cannot fail.
       try {
-        storage_.push_item(std::move(item));
+        storage_push(ticket, std::move(item));
       } catch (...) {
         cancel_room();
         throw;
@@ -176,38 +212,38 @@ class BasicQueue : private QueueCore {
         cancel_room();
         throw;
       }
-      push_prepared(std::move(p));
+      push_prepared(ticket, std::move(p));
     }
     publish();
   }
   /// An awaited put's own push, room reserved. A storage that can fail before
   /// changing anything (FifoStorage's blocks: std::bad_alloc) gets the
   /// reservation back and the exception goes to the put's caller.
-  void push_reserved(Prepared&& p) {
+  void push_reserved(std::uint64_t ticket, Prepared&& p) {
     if constexpr (requires { Storage::kPushThrowsBeforeChange; }) {
       try {
-        storage_.push(std::move(p));
+        storage_push(ticket, std::move(p));
       } catch (...) {
         cancel_room();
         throw;
       }
     } else {
-      push_prepared(std::move(p));
+      push_prepared(ticket, std::move(p));
     }
   }
   /// The combiner's push of a granted putter's item: it cannot be undone.
-  void push_prepared(Prepared&& p) noexcept {
+  void push_prepared(std::uint64_t ticket, Prepared&& p) noexcept {
     try {
-      storage_.push(std::move(p));
+      storage_push(ticket, std::move(p));
     } catch (...) {
       // Out of memory (the priority storage's heap grows, FifoStorage may need
       // a new block) inside a hand-off that cannot be undone.
       std::terminate();
     }
   }
-  /// Pops an item whose reservation is held and frees its room.
-  T take() noexcept {
-    T v = storage_.pop();
+  /// Pops the item of reservation `ticket` and frees its room.
+  T take(std::uint64_t ticket) noexcept {
+    T v = storage_pop(ticket);
     release_room();
     return v;
   }
@@ -221,15 +257,15 @@ class BasicQueue : private QueueCore {
                               ": called on a weft worker thread; co_await instead");
   }
 
-  void store_putter(WaitNode* n) noexcept final {
+  void store_putter(WaitNode* n, std::uint64_t ticket) noexcept final {
     auto* a = static_cast<PutAwaiter*>(static_cast<WaitAwaiter*>(n));
-    push_prepared(std::move(a->prepared_));
+    push_prepared(ticket, std::move(a->prepared_));
   }
-  void load_getter(WaitNode* n) noexcept final {
+  void load_getter(WaitNode* n, std::uint64_t ticket) noexcept final {
     auto* a = static_cast<GetAwaiter*>(static_cast<WaitAwaiter*>(n));
-    a->slot_.emplace(storage_.pop());
+    a->slot_.emplace(storage_pop(ticket));
   }
-  void drop_item() noexcept final { (void)storage_.pop(); }
+  void drop_item(std::uint64_t ticket) noexcept final { (void)storage_pop(ticket); }
   void give_item(WaitNode* n, void* item) noexcept final {
     auto* a = static_cast<GetAwaiter*>(static_cast<WaitAwaiter*>(n));
     a->slot_.emplace(std::move(*static_cast<T*>(item)));
@@ -247,9 +283,10 @@ class BasicQueue<T, Storage>::PutAwaiter : public WaitAwaiter {
 
   bool await_ready() {
     if (queue()->try_hand_over(prepared_.get())) return ready_now();  // to a waiting getter
-    switch (queue()->reserve_room()) {
+    std::uint64_t ticket;
+    switch (queue()->reserve_room(ticket)) {
       case Status::ok:
-        queue()->push_reserved(std::move(prepared_));
+        queue()->push_reserved(ticket, std::move(prepared_));
         queue()->publish();
         return ready_now();
       case Status::shut_down:
@@ -287,9 +324,10 @@ class BasicQueue<T, Storage>::GetAwaiter : public WaitAwaiter {
   GetAwaiter(GetAwaiter&&) noexcept = default;
 
   bool await_ready() noexcept {
-    switch (queue()->reserve_item(/*nowait=*/false)) {
+    std::uint64_t ticket;
+    switch (queue()->reserve_item(/*nowait=*/false, ticket)) {
       case Status::ok:
-        slot_.emplace(queue()->take());
+        slot_.emplace(queue()->take(ticket));
         return ready_now();
       case Status::shut_down:
         shut_down_ = true;

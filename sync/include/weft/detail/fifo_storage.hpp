@@ -1,6 +1,7 @@
 // FifoStorage<T>: the item storage of weft::Queue. A bounded queue of up to
 // kMaxRingCapacity items keeps them in a preallocated ring (ring_storage.hpp:
-// no allocation per item, one fetch_add per push or pop); an unbounded or
+// no allocation per item, a plain slot store per push or pop at the ticket the
+// front-end's reservation gave; the blocks ignore the tickets); an unbounded or
 // larger queue keeps them in a list of blocks of slots (block_storage.hpp: one
 // allocation per 63 items, a CAS and a slot RMW per push or pop). Neither is lock-free: a push
 // or pop may wait for an older operation between its claim and its store. The
@@ -47,10 +48,13 @@ class FifoStorage {
   /// reservation back and lets the exception through).
   static constexpr bool kPushThrowsBeforeChange = true;
 
-  /// `capacity` 0: unbounded.
-  explicit FifoStorage(std::size_t capacity) {
+  /// push and pop take the ticket of their reservation (QueueCore).
+  static constexpr bool kTakesTickets = true;
+
+  /// `capacity` 0: unbounded. `first_ticket`: the front-end's first ticket.
+  explicit FifoStorage(std::size_t capacity, std::uint64_t first_ticket = 0) {
     if (capacity > 0 && capacity <= static_cast<std::size_t>(kMaxRingCapacity))
-      ring_ = std::make_unique<RingStorage<T>>(capacity);
+      ring_ = std::make_unique<RingStorage<T>>(capacity, first_ticket);
     else
       blocks_ = std::make_unique<BlockStorage<T>>();
   }
@@ -62,14 +66,14 @@ class FifoStorage {
   }
   /// Throws std::bad_alloc if the block list needs a new block and cannot get
   /// one; nothing changed then, and the item was not moved from.
-  void push_item(T&& item) {
+  void push_item(std::uint64_t ticket, T&& item) {
     if (ring_)
-      ring_->push(std::move(item));
+      ring_->push(ticket, std::move(item));
     else
       blocks_->push(std::move(item));
   }
-  void push(Prepared&& p) { push_item(std::move(*p.item_)); }
-  T pop() noexcept { return ring_ ? ring_->pop() : blocks_->pop(); }
+  void push(std::uint64_t ticket, Prepared&& p) { push_item(ticket, std::move(*p.item_)); }
+  T pop(std::uint64_t ticket) noexcept { return ring_ ? ring_->pop(ticket) : blocks_->pop(); }
 
  private:
   std::unique_ptr<RingStorage<T>> ring_;

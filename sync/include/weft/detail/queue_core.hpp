@@ -1,24 +1,44 @@
 // QueueCore: the part of weft::Queue, LifoQueue and PriorityQueue that does not
 // depend on the item type: counting, waiting, fairness, join() and shutdown().
 //
-// Three state words:
+// Four counters on one cache line, and a fifth on its own:
 //
-//   room_        [ reserved slots:36 | SHUT | putters:27 ]  items + puts and gets in flight
-//   avail_       [ items:36          | SHUT | getters:27 ]  items a get may take now
+//   room_        [ tail:36 | SHUT | putters:27 ]   puts that reserved room, ever
+//   freed_       gets that gave their room back (and puts that gave it up)
+//   avail_       [ head:36 | SHUT | getters:27 ]   gets that reserved an item, ever
+//   published_   puts whose item is in the storage
 //   unfinished_  [ epoch:16 | unfinished:47 | JOINERS ]    asyncio's unfinished tasks
 //
-// A put reserves room (CAS: room < maxsize and no putters waiting), pushes its
-// item into the storage, counts it unfinished, then publishes it (fetch_add on
-// avail_). A get reserves a published item (CAS: items > 0 and no getters
-// waiting), pops the storage, then releases its room (fetch_sub on room_).
-// Because a storage operation only ever runs with a reservation, the storages
-// never find themselves full or empty; the stack storage never makes anyone
-// wait for a half-done operation, the ring makes a push or pop wait only for
-// an older ticket's operation between its fetch_add and its slot store
+// The counts are tickets: they only grow, modulo 2^36 (compared as 36-bit
+// differences). Slots in use = tail - freed; items a get may take = published
+// - head. A put reserves room (CAS on room_: tail - freed < maxsize and no
+// putters waiting), and the tail it advanced from is its ticket: the ring
+// storage's slot (ring_storage.hpp), so the storage itself needs no
+// read-modify-write. It pushes its item, counts it unfinished, then publishes
+// it (fetch_add on published_). A get reserves an item (CAS on avail_: head <
+// published and no getters waiting), its ticket the head it advanced from,
+// pops the storage, then frees its room (fetch_add on freed_). Because a
+// storage operation only ever runs with a reservation, the storages never
+// find themselves full or empty; the stack storage never makes anyone wait
+// for a half-done operation, the ring makes a push or pop wait only for an
+// older ticket's operation between its reservation and its slot store
 // (ring_storage.hpp), the block list a pop only for its slot's push or a
-// block's link in progress (block_storage.hpp), PriorityQueue's heap does wait
+// block's link in progress (block_storage.hpp; the blocks and the other
+// storages ignore the tickets), PriorityQueue's heap does wait
 // (tbb_priority_storage.hpp); and because a slot is reserved until its item
-// has left the storage, a bounded storage never overflows.
+// has left the storage, a bounded storage never overflows. Per item that is
+// five read-modify-writes: the two reservation CASes, the publish, the free
+// and the unfinished count.
+//
+// Each reservation reads its own word first and the other side's counter
+// after: the other counter can only have grown since, so the CAS that
+// confirms the word also confirms the room (freed only grows) or the item
+// (published only grows) that it counted on.
+//
+// A publish and a free learn of waiters by reading the word after their
+// fetch_add; a waiter counts itself into the word before the combiner reads
+// the counter (both seq_cst: a Dekker pair, so one of the two sees the
+// other; the x86 cost is nil, the RMWs are full barriers anyway).
 //
 // When a reservation fails, an awaiting put or get becomes a waiter in the
 // combining wait lists (detail/combiner.hpp): putters, getters and joiners. A
@@ -56,6 +76,7 @@
 
 #include "weft/detail/atomic.hpp"
 #include "weft/detail/combiner.hpp"
+#include "weft/detail/ring_storage.hpp"
 
 namespace weft::detail {
 
@@ -63,14 +84,13 @@ class QueueCore : protected Combiner {
  public:
   /// Items available to get() right now (asyncio's qsize()).
   std::size_t qsize() const noexcept {
-    return static_cast<std::size_t>(avail_.load(std::memory_order_acquire) >> kShift);
+    std::uint64_t a = avail_.load(std::memory_order_acquire);
+    std::int64_t n = ahead(published_.load(std::memory_order_acquire), count(a));
+    return n > 0 ? static_cast<std::size_t>(n) : 0;
   }
   bool empty() const noexcept { return qsize() == 0; }
   /// No room for a put right now (always false for an unbounded queue).
-  bool full() const noexcept {
-    return maxsize_ > 0 &&
-           static_cast<std::int64_t>(room_.load(std::memory_order_acquire) >> kShift) >= maxsize_;
-  }
+  bool full() const noexcept { return maxsize_ > 0 && slots_in_use() >= maxsize_; }
   /// The capacity given at construction; 0 for an unbounded queue.
   std::int64_t maxsize() const noexcept { return maxsize_ > 0 ? maxsize_ : 0; }
   /// shutdown() has been called.
@@ -89,17 +109,21 @@ class QueueCore : protected Combiner {
   static constexpr std::uint32_t kKindMask = 3;
 
   /// maxsize <= 0: unbounded (asyncio). Throws ValueError if absurdly large.
-  explicit QueueCore(std::int64_t maxsize);
+  /// `first_ticket`: where the counts start (tests start them near the wrap).
+  explicit QueueCore(std::int64_t maxsize, std::uint64_t first_ticket = 0);
   ~QueueCore() override = default;
 
   // ---- fast paths (any thread) ----
 
-  /// Reserves room for one item. Lock-free: one CAS when uncontended.
-  Status reserve_room() noexcept;
-  /// Gives back a reservation whose put failed before pushing.
+  /// Reserves room for one item; `ticket` gets the put's ticket (the storage
+  /// slot). Lock-free: one CAS when uncontended.
+  Status reserve_room(std::uint64_t& ticket) noexcept;
+  /// Gives back a reservation whose put failed before pushing (only for
+  /// storages that ignore tickets: the ring's pushes cannot fail, and a ticket
+  /// given up there would leave a hole its pop waited on forever).
   void cancel_room() noexcept { release_room(); }
   /// Counts the pushed item unfinished and makes it available. Wait-free
-  /// (two fetch_adds) unless it signals the combiner.
+  /// (two fetch_adds and a load) unless it signals the combiner.
   void publish() noexcept;
   /// A put's first try: if getters wait, the storage is empty (not even an
   /// item reserved but not yet popped), no putter waits and the queue is not
@@ -107,11 +131,11 @@ class QueueCore : protected Combiner {
   /// `item` (a T*) straight into the first getter's awaiter: no room, no
   /// storage. False if that is not possible right now (nothing was done).
   bool try_hand_over(void* item) noexcept;
-  /// Reserves one available item (`nowait`: get_nowait's reading of shutdown).
-  /// Lock-free: one CAS when uncontended.
-  Status reserve_item(bool nowait) noexcept;
+  /// Reserves one available item (`nowait`: get_nowait's reading of shutdown);
+  /// `ticket` gets the get's ticket. Lock-free: one CAS when uncontended.
+  Status reserve_item(bool nowait, std::uint64_t& ticket) noexcept;
   /// After the reserved item left the storage: frees its room. Wait-free
-  /// (one fetch_sub) unless it signals the combiner.
+  /// (one fetch_add and a load) unless it signals the combiner.
   void release_room() noexcept;
 
   /// put_blocking/get_blocking: the deadline `timeout_ns` (< 0: 0) from now
@@ -125,12 +149,12 @@ class QueueCore : protected Combiner {
   void shutdown(bool immediate);
 
   // ---- storage hooks, called by the combiner (and drain) ----
-  /// Moves the granted putter's item into the storage.
-  virtual void store_putter(WaitNode* n) noexcept = 0;
-  /// Pops one item into the granted getter's awaiter.
-  virtual void load_getter(WaitNode* n) noexcept = 0;
-  /// Pops one item and destroys it (immediate shutdown).
-  virtual void drop_item() noexcept = 0;
+  /// Moves the granted putter's item into the storage at `ticket`.
+  virtual void store_putter(WaitNode* n, std::uint64_t ticket) noexcept = 0;
+  /// Pops the item of `ticket` into the granted getter's awaiter.
+  virtual void load_getter(WaitNode* n, std::uint64_t ticket) noexcept = 0;
+  /// Pops the item of `ticket` and destroys it (immediate shutdown).
+  virtual void drop_item(std::uint64_t ticket) noexcept = 0;
   /// Moves the item at `item` (a T*) into the granted getter's awaiter.
   virtual void give_item(WaitNode* getter, void* item) noexcept = 0;
 
@@ -149,7 +173,23 @@ class QueueCore : protected Combiner {
   static constexpr std::uint64_t kEpochOne = std::uint64_t{1} << 48;
   static constexpr std::uint32_t kEpochMask = 0xffff;
 
+  static_assert(64 - kShift == kTicketBits, "the ring's tickets are room_'s and avail_'s counts");
+  static constexpr std::uint64_t kCountMask = kTicketMask;
+
   static std::uint64_t count(std::uint64_t w) noexcept { return w >> kShift; }
+  /// a - b for 36-bit counts, as a signed number (sign-extended from bit 35).
+  static std::int64_t ahead(std::uint64_t a, std::uint64_t b) noexcept {
+    return static_cast<std::int64_t>((a - b) << kShift) >> kShift;
+  }
+  /// Slots in use (items in the storage plus puts and gets in flight). The
+  /// freed count is read after the tail, so frees of puts newer than that
+  /// read can make it low by puts that ran concurrently with the caller;
+  /// exact once SHUT has frozen the tail (the callers that need zero to mean
+  /// "nothing in flight" rely on that, or treat concurrent puts as racing).
+  std::int64_t slots_in_use() const noexcept {
+    std::uint64_t r = room_.load(std::memory_order_acquire);
+    return ahead(count(r), freed_.load(std::memory_order_acquire));
+  }
   static std::size_t unfinished_count(std::uint64_t u) noexcept {
     return static_cast<std::size_t>((u & kUnfinishedMask) >> 1);
   }
@@ -172,9 +212,12 @@ class QueueCore : protected Combiner {
   bool drop_unfinished() noexcept;
 
   const std::int64_t maxsize_;
-  // One cache line: every put and every get touches both room_ and avail_.
-  alignas(64) detail::Atomic<std::uint64_t> room_{0};
-  detail::Atomic<std::uint64_t> avail_{0};
+  // One cache line: every put and every get touches all four (each op one of
+  // them twice); on separate lines each would move between the cores in turn.
+  alignas(64) detail::Atomic<std::uint64_t> room_;
+  detail::Atomic<std::uint64_t> freed_;
+  detail::Atomic<std::uint64_t> avail_;
+  detail::Atomic<std::uint64_t> published_;
   // Its own line: puts count it, task_done() (often not called at all) takes
   // it back; on the line above every put's fetch_add stalled on the getters'
   // traffic (here: W8 0.89x, W8b 0.94x the time, medians of 60 alternating
