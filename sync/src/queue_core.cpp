@@ -9,19 +9,16 @@
 
 namespace weft::detail {
 
-namespace {
-/// The counts of room_ and avail_ have 36 bits.
-constexpr std::int64_t kMaxQueueSize = std::int64_t{1} << 35;
-}  // namespace
-
 QueueCore::QueueCore(std::int64_t maxsize, std::uint64_t first_ticket)
     : maxsize_(maxsize),
+      limit_(maxsize > 0 ? maxsize : kMaxItems),
       room_((first_ticket & kCountMask) << kShift),
       freed_(first_ticket & kCountMask),
       avail_((first_ticket & kCountMask) << kShift),
       published_(first_ticket & kCountMask) {
-  if (maxsize > kMaxQueueSize)
-    throw ValueError("weft::Queue: maxsize " + std::to_string(maxsize) + " is too large");
+  if (maxsize > kMaxItems)
+    throw ValueError("weft::Queue: maxsize " + std::to_string(maxsize) +
+                     " is too large (at most 2^35 - 1)");
 }
 
 // ---- fast paths ----
@@ -34,12 +31,14 @@ QueueCore::Status QueueCore::reserve_room(std::uint64_t& ticket) noexcept {
     if (s & kWaiterMask) return Status::full;
     // Read after the tail: frees only grow, so if the CAS below confirms the
     // tail, the room counted here is still there. A negative count means the
-    // tail read is stale: the CAS fails and reloads it. relaxed: a free that
-    // is missed only sends this put to the combiner, who reads freed_ again
-    // (seq_cst) after the putter has counted itself in.
-    if (bounded() &&
-        ahead(count(s), freed_.load(std::memory_order_relaxed)) >= std::int64_t{maxsize_})
-      return Status::full;
+    // tail read is stale: the CAS fails and reloads it. A free not visible yet
+    // makes this put run as if just before that free: QueueFull for
+    // put_nowait, a wait for an awaited put (the combiner reads freed_ again,
+    // seq_cst, after the putter counted itself in). acquire: every free read
+    // here happens-before the CAS (write-write coherence rules out a free
+    // that depends on this very reservation). An unbounded queue's limit is
+    // kMaxItems, where the 36-bit differences end.
+    if (ahead(count(s), freed_.load(std::memory_order_acquire)) >= limit_) return Status::full;
     // relaxed: the reservation publishes nothing; the storage orders its slots
     // (the ring by its sequence numbers, which is why it has at least 2 slots:
     // ring_storage.hpp).
@@ -64,20 +63,24 @@ void QueueCore::publish() noexcept {
 bool QueueCore::try_hand_over(void* item) noexcept {
   // Only when the storage is truly empty: no item in it, not even one that a
   // getter has reserved but not yet popped (a later reservation could pop that
-  // older item and overtake ours: per-producer FIFO), and no put or get in
-  // flight: no slot in use. relaxed: a hint; entering the combiner
-  // (acquire) makes the lists ours, and an item arriving meanwhile is a
-  // concurrent put, which may go either way.
+  // older item and overtake ours: per-producer FIFO; the block list and the
+  // heap pop no particular item for a reservation), and no put or get in
+  // flight: no slot in use. relaxed (avail_, published_): a hint; entering
+  // the combiner (acquire) makes the lists ours, and an item arriving
+  // meanwhile is a concurrent put, which may go either way.
   std::uint64_t a = avail_.load(std::memory_order_relaxed);
   if ((a & kShut) || !(a & kWaiterMask) ||
       ahead(published_.load(std::memory_order_relaxed), count(a)) != 0)
     return false;
-  // A free read after the tail can be of a put newer than that read: such a
-  // put ran concurrently with this one (see slots_in_use); ours are all in.
-  std::uint64_t r = room_.load(std::memory_order_relaxed);
-  if ((r & kWaiterMask) || ahead(count(r), freed_.load(std::memory_order_relaxed)) != 0 ||
-      !try_enter())
-    return false;
+  // The frees first, then the tail (acquire): every free counted then
+  // happens-before the tail read (its get's reservation of a published item,
+  // after that item's reservation of room), so the tail covers every
+  // reservation of a freed slot and tail == freed means nothing of ours, or
+  // anyone's before, is still in the storage. Read the other way round, a
+  // stale tail beside newer frees could hide our own earlier item.
+  const std::uint64_t f = freed_.load(std::memory_order_acquire);
+  std::uint64_t r = room_.load(std::memory_order_acquire);
+  if ((r & kWaiterMask) || ahead(count(r), f) != 0 || !try_enter()) return false;
   bool handed = false;
   while (!getters_.empty()) {
     WaitNode* n = getters_.front();
@@ -98,14 +101,15 @@ bool QueueCore::try_hand_over(void* item) noexcept {
 }
 
 QueueCore::Status QueueCore::reserve_item(bool nowait, std::uint64_t& ticket) noexcept {
-  // acquire (the loads of avail_): a SHUT seen here is ordered after the one
-  // shutdown() set in room_ first, which froze the tail slots_in_use() reads.
+  // acquire (the loads of avail_): a SHUT seen here comes after the one
+  // shutdown() set in room_ first.
   std::uint64_t s = avail_.load(std::memory_order_acquire);
   for (;;) {
     // Read after the head: published only grows, so if the CAS confirms the
-    // head, the item counted here is published. acquire: pairs with
-    // publish(); the item is in the storage (the ring's sequence numbers
-    // order the slot itself).
+    // head, more than `head` puts have published, and the put of ticket head
+    // has its reservation (it may still be moving its item in: the ring's pop
+    // waits for that). acquire: pairs with publish() (the ring's sequence
+    // numbers order the slot itself).
     // Getters waiting: the items belong to them first (FIFO).
     if ((s & kWaiterMask) || ahead(published_.load(std::memory_order_acquire), count(s)) <= 0) {
       // Shut down and nothing left to come: QueueShutDown. An awaiting get also
@@ -178,8 +182,12 @@ bool QueueCore::join_ready(std::uint32_t& tag) const noexcept {
 // ---- shutdown ----
 
 void QueueCore::shutdown(bool immediate) {
-  room_.fetch_or(kShut, std::memory_order_acq_rel);
-  avail_.fetch_or(kShut, std::memory_order_acq_rel);
+  // seq_cst: SHUT and the counters form Dekker pairs as the waiter counts do
+  // (publish() and release_room() look at SHUT after their fetch_add; drain()
+  // and the combiner read published_ and freed_ after SHUT): one of the two
+  // sides sees the other, so neither an item nor a free is missed.
+  room_.fetch_or(kShut, std::memory_order_seq_cst);
+  avail_.fetch_or(kShut, std::memory_order_seq_cst);
   if (immediate) {
     immediate_.store(true, std::memory_order_release);
     drain();  // the queue is empty when shutdown() returns
@@ -193,7 +201,8 @@ void QueueCore::drain() noexcept {
   for (;;) {
     // Items promised to waiting getters are theirs: they were in the queue
     // before the shutdown, and the combiner is handing them over.
-    if ((s & kWaiterMask) || ahead(published_.load(std::memory_order_acquire), count(s)) <= 0)
+    // seq_cst: the Dekker pair with publish() (see shutdown()).
+    if ((s & kWaiterMask) || ahead(published_.load(std::memory_order_seq_cst), count(s)) <= 0)
       break;
     if (!avail_.compare_exchange_weak(s, s + kOne, std::memory_order_acquire,
                                       std::memory_order_relaxed))
@@ -289,16 +298,35 @@ void QueueCore::serve_putters() noexcept {
     }
     // seq_cst: the Dekker pair with release_room() (see on_enqueue). While
     // putters are counted only the combiner moves the tail, so s is current.
-    if (bounded() &&
-        ahead(count(s), freed_.load(std::memory_order_seq_cst)) >= std::int64_t{maxsize_})
-      break;  // a get signals
+    if (ahead(count(s), freed_.load(std::memory_order_seq_cst)) >= limit_) break;  // a get signals
     WaitNode* n = putters_.front();
     WaitList::unlink(n);
     if (!claim(n, WaitNode::kGranted)) continue;  // cancelled: its item stays with it
     // The room we saw is there: take a slot (the ticket) and count the putter
-    // out in one RMW.
-    std::uint64_t old = room_.fetch_add(kOne - kWaiterOne, std::memory_order_acq_rel);
-    store_putter(n, count(old));
+    // out in one CAS, unless shutdown() set SHUT since the look above. Then
+    // the grant is not kept (the put throws QueueShutDown like the refused
+    // ones): no ticket is drawn after SHUT, so a get that finds SHUT and no
+    // slot in use knows that no item will come. Retried only when a putter
+    // counted itself in or out meanwhile.
+    while (!(s & kShut) &&
+           !room_.compare_exchange_weak(s, s + kOne - kWaiterOne, std::memory_order_acq_rel,
+                                        std::memory_order_acquire)) {
+    }
+    if (s & kShut) {
+      room_.fetch_sub(kWaiterOne, std::memory_order_acq_rel);
+      n->tag |= kLateShutDown;  // read by the putter after finish() wakes it
+      finish(n);
+      continue;  // the next round refuses the others
+    }
+    if (!store_putter(n, count(s))) {
+      // Out of memory for the item's block: nothing changed (only storages
+      // that ignore tickets fail, so no ring slot is left empty). The put
+      // throws std::bad_alloc, its slot is free again for the next putter.
+      freed_.fetch_add(1, std::memory_order_seq_cst);
+      n->tag |= kLateOutOfMemory;
+      finish(n);
+      continue;
+    }
     unfinished_.fetch_add(kUnfinishedOne, std::memory_order_relaxed);
     // release: the item is in the storage; the getters are served right after.
     published_.fetch_add(1, std::memory_order_seq_cst);

@@ -101,7 +101,7 @@ struct Seen {
 // the drain: gets go on while items remain, and an awaiting get waits for a
 // put still in flight). join() returns. Breaks it: an awaiting get that
 // ignores a put in flight (reserve_item, or serve_getters, without its
-// count(room_) == 0 check) refuses a getter while that put's item is on its
+// slots_in_use() == 0 check) refuses a getter while that put's item is on its
 // way (left == 1 with a refused getter); serve_putters without its
 // refuse_all on SHUT leaves a putter waiting for room that never comes (a
 // deadlock report).
@@ -151,6 +151,53 @@ TEST(ModelQueueShutdown, ShutdownAgainstWaitersAndCancel) {
   });
   EXPECT_GT(seen.get_shut, 0u);
   EXPECT_GT(seen.get_cancelled, 0u);
+  EXPECT_GT(seen.get_item, 0u);
+  EXPECT_GT(seen.put_ok, 0u);
+  EXPECT_GT(seen.put_shut, 0u);
+}
+
+// (c) shutdown() against the combiner's grant of room to a waiting putter: a
+// full queue (maxsize 1), a put that waits, then two getters and a plain
+// thread's shutdown() at once. The get that takes item 0 frees its room, and
+// the combiner grants it to the waiting put while the other get may find the
+// queue shut down and empty. A getter refused with QueueShutDown must leave
+// nothing behind: the put either got in before the shutdown (then the
+// refusal waited for it) or fails with QueueShutDown. Breaks it: the grant
+// drawn with a plain fetch_add after the combiner's look at SHUT (the item
+// arrives after a getter was refused: left == 1).
+TEST(ModelQueueShutdown, GrantToAWaitingPutterAgainstShutdown) {
+  static Seen seen;
+  weft_test::expect_model_ok("queue grant to a waiting putter vs shutdown", 3000, [] {
+    Ledger l;
+    {
+      weft::Runtime rt(weft::RunOptions{.workers = 2});
+      weft::Queue<Tok> q(1);
+      q.put_nowait(Tok(0, &l));
+      l.put_ok[0] = true;
+      PutOutcome po;
+      GetOutcome o1, o2;
+      auto p = rt.spawn(put_one(&q, &l, 1, &po));
+      wait_until_suspended(p);
+      auto g1 = rt.spawn(get_one(&q, &o1));
+      auto g2 = rt.spawn(get_one(&q, &o2));
+      Thread shutter([&] { q.shutdown(); }, "shutdown");
+      shutter.join();
+      wait_done(p);
+      wait_done(g1);
+      wait_done(g2);
+      const int left = drain_left(q);
+      WEFT_MODEL_ASSERT(po.ends() == 1 && o1.ends() == 1 && o2.ends() == 1);
+      if (o1.shut || o2.shut) WEFT_MODEL_ASSERT(left == 0);
+      WEFT_MODEL_ASSERT(q.is_shutdown() && q.empty());
+      WEFT_MODEL_ASSERT(q.unfinished_tasks() == 0);
+      seen.get_shut += o1.shut + o2.shut;
+      seen.get_item += (o1.got >= 0) + (o2.got >= 0);
+      seen.put_ok += po.ok;
+      seen.put_shut += po.shut;
+    }
+    l.check(/*dropping=*/false);
+  });
+  EXPECT_GT(seen.get_shut, 0u);
   EXPECT_GT(seen.get_item, 0u);
   EXPECT_GT(seen.put_ok, 0u);
   EXPECT_GT(seen.put_shut, 0u);

@@ -111,6 +111,12 @@ TEST(Queue, LargeBoundsAndBadMaxsize) {
   EXPECT_EQ(big.get_nowait(), 0);
   EXPECT_TRUE(big.try_put(5000));
   EXPECT_THROW(weft::Queue<int>(std::int64_t{1} << 62), weft::ValueError);
+  // The counts' differences have 36 bits: 2^35 - 1 items at most.
+  EXPECT_THROW(weft::Queue<int>(std::int64_t{1} << 35), weft::ValueError);
+  weft::Queue<int> largest((std::int64_t{1} << 35) - 1);
+  EXPECT_EQ(largest.maxsize(), (std::int64_t{1} << 35) - 1);
+  EXPECT_TRUE(largest.try_put(1));
+  EXPECT_FALSE(largest.full());
   weft::Queue<int> negative(-3);  // asyncio: maxsize <= 0 is unbounded
   EXPECT_EQ(negative.maxsize(), 0);
   EXPECT_FALSE(negative.full());
@@ -223,7 +229,7 @@ TEST(Queue, ItemsLeftAcrossTheTicketWrapAreDestroyed) {
       q.put_nowait(counter);
     (void)q.get_nowait();
     (void)q.get_nowait();
-    q.put_nowait(counter);  // the slots now hold tickets 2^36-0..2 (wrapped)
+    q.put_nowait(counter);  // the slots now hold tickets 0..2 (past 2^36: wrapped)
     EXPECT_EQ(counter.use_count(), 4);
   }
   EXPECT_EQ(counter.use_count(), 1);

@@ -13,7 +13,9 @@
 //
 // Semantics (asyncio's, Python 3.13)
 //  - FIFO items; maxsize <= 0 means unbounded. T may be move-only; it must be
-//    nothrow move constructible and destructible.
+//    nothrow move constructible and destructible. A queue holds at most
+//    2^35 - 1 items: a larger maxsize throws ValueError, and an unbounded
+//    queue at that many items behaves as full (QueueFull, waiting puts).
 //  - Fair: puts and gets that wait are served in the order their requests
 //    reach the combiner, and a waiting operation is never overtaken by a
 //    *_nowait(): put_nowait() fails with QueueFull while putters are counted,
@@ -58,12 +60,12 @@
 //                             block (below): not lock-free. About every 63rd
 //                             put of an unbounded queue allocates a block
 //                             (operator new; std::bad_alloc leaves the queue
-//                             and the item as they were). Out of memory when
-//                             the combiner moves a *waiting* putter's item into
-//                             a new block (maxsize > 4096 only: an unbounded
-//                             queue's putters never wait) terminates the
-//                             process, as for PriorityQueue: that hand-off
-//                             cannot be undone
+//                             and the item as they were). A put that waited
+//                             (maxsize > 4096 only: an unbounded queue's
+//                             putters never wait) and whose turn needs a block
+//                             that cannot be allocated throws std::bad_alloc
+//                             too: its item is not in the queue, the room goes
+//                             to the next putter
 //   get_nowait/try_get        one CAS to reserve an item (its old head is the
 //                             get's ring slot), the storage pop (a slot
 //                             store), one fetch_add. The pop may wait for the put of its
@@ -120,7 +122,7 @@ namespace weft {
 template <class T>
 class Queue : public detail::BasicQueue<T, detail::FifoStorage<T>> {
  public:
-  /// maxsize <= 0: unbounded.
+  /// maxsize <= 0: unbounded. Throws ValueError if maxsize > 2^35 - 1.
   explicit Queue(std::int64_t maxsize = 0)
       : detail::BasicQueue<T, detail::FifoStorage<T>>(maxsize) {}
 };

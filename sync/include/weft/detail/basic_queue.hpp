@@ -7,6 +7,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <new>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -138,6 +139,7 @@ class BasicQueue : private QueueCore {
     a.tag = kPut;
     std::uint32_t outcome = wait_blocking(&a, deadline_of(timeout));
     if (outcome == WaitNode::kRefused) throw QueueShutDown();
+    if (outcome == WaitNode::kGranted) a.throw_if_not_kept();
     return outcome == WaitNode::kGranted;
   }
   /// Removes an item, blocking while empty; nullopt if `timeout` passed first.
@@ -171,16 +173,21 @@ class BasicQueue : private QueueCore {
         storage_(maxsize > 0 ? static_cast<std::size_t>(maxsize) : 0, first.value) {}
 
  private:
-  template <class Item>
-  void storage_push(std::uint64_t ticket, Item&& item) {
+  void storage_push(std::uint64_t ticket, Prepared&& p) {
     if constexpr (kTakesTickets) {
-      if constexpr (std::is_same_v<std::remove_cvref_t<Item>, Prepared>)
-        storage_.push(ticket, std::move(item));
-      else
-        storage_.push_item(ticket, std::move(item));
+      storage_.push(ticket, std::move(p));
     } else {
       (void)ticket;
-      storage_.push(std::move(item));
+      storage_.push(std::move(p));
+    }
+  }
+  /// Only for storages that can push an item without preparing it.
+  void storage_push_item(std::uint64_t ticket, T&& item) {
+    if constexpr (kTakesTickets) {
+      storage_.push_item(ticket, std::move(item));
+    } else {
+      (void)ticket;
+      storage_.push_item(std::move(item));
     }
   }
   T storage_pop(std::uint64_t ticket) noexcept {
@@ -199,7 +206,7 @@ class BasicQueue : private QueueCore {
     if constexpr (requires { Storage::kPushThrowsBeforeChange; }) {
       // No preparing: the storage moves the item only once it cannot fail.
       try {
-        storage_push(ticket, std::move(item));
+        storage_push_item(ticket, std::move(item));
       } catch (...) {
         cancel_room();
         throw;
@@ -231,7 +238,8 @@ class BasicQueue : private QueueCore {
       push_prepared(ticket, std::move(p));
     }
   }
-  /// The combiner's push of a granted putter's item: it cannot be undone.
+  /// A push whose failure cannot be reported (PriorityQueue's heap may have
+  /// changed when it throws): out of memory there ends the process.
   void push_prepared(std::uint64_t ticket, Prepared&& p) noexcept {
     try {
       storage_push(ticket, std::move(p));
@@ -257,9 +265,18 @@ class BasicQueue : private QueueCore {
                               ": called on a weft worker thread; co_await instead");
   }
 
-  void store_putter(WaitNode* n, std::uint64_t ticket) noexcept final {
+  bool store_putter(WaitNode* n, std::uint64_t ticket) noexcept final {
     auto* a = static_cast<PutAwaiter*>(static_cast<WaitAwaiter*>(n));
-    push_prepared(ticket, std::move(a->prepared_));
+    if constexpr (requires { Storage::kPushThrowsBeforeChange; }) {
+      try {
+        storage_push(ticket, std::move(a->prepared_));
+      } catch (...) {
+        return false;  // nothing changed: the item is still in the awaiter
+      }
+    } else {
+      push_prepared(ticket, std::move(a->prepared_));
+    }
+    return true;
   }
   void load_getter(WaitNode* n, std::uint64_t ticket) noexcept final {
     auto* a = static_cast<GetAwaiter*>(static_cast<WaitAwaiter*>(n));
@@ -306,12 +323,18 @@ class BasicQueue<T, Storage>::PutAwaiter : public WaitAwaiter {
       case kRefused:
         throw QueueShutDown();
       default:
+        throw_if_not_kept();
         return;  // in the queue
     }
   }
 
  private:
   friend class BasicQueue;
+  /// A grant the combiner could not keep (QueueCore::kLate*).
+  void throw_if_not_kept() const {
+    if (tag & kLateShutDown) throw QueueShutDown();
+    if (tag & kLateOutOfMemory) throw std::bad_alloc();
+  }
   BasicQueue* queue() const noexcept { return static_cast<BasicQueue*>(owner()); }
   Prepared prepared_;
   bool shut_down_ = false;

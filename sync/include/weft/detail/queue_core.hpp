@@ -10,7 +10,8 @@
 //   unfinished_  [ epoch:16 | unfinished:47 | JOINERS ]    asyncio's unfinished tasks
 //
 // The counts are tickets: they only grow, modulo 2^36 (compared as 36-bit
-// differences). Slots in use = tail - freed; items a get may take = published
+// differences, so at most kMaxItems = 2^35 - 1 slots are ever in use). Slots in use = tail - freed;
+// items a get may take = published
 // - head. A put reserves room (CAS on room_: tail - freed < maxsize and no
 // putters waiting), and the tail it advanced from is its ticket: the ring
 // storage's slot (ring_storage.hpp), so the storage itself needs no
@@ -35,10 +36,19 @@
 // confirms the word also confirms the room (freed only grows) or the item
 // (published only grows) that it counted on.
 //
-// A publish and a free learn of waiters by reading the word after their
-// fetch_add; a waiter counts itself into the word before the combiner reads
-// the counter (both seq_cst: a Dekker pair, so one of the two sees the
-// other; the x86 cost is nil, the RMWs are full barriers anyway).
+// A publish and a free learn of waiters (and of SHUT) by reading the word
+// after their fetch_add; a waiter counts itself into the word (shutdown()
+// sets SHUT) before the combiner (drain()) reads the counter. All of these
+// are seq_cst: Dekker pairs, so one of the two sides sees the other; the x86
+// cost is nil, the RMWs are full barriers anyway. (The model explores
+// sequentially consistent executions only: its scenarios check that each
+// side looks after it writes, the memory orders rest on this argument.)
+//
+// The tickets have 36 bits: a reservation whose thread stalls between its
+// load and its CAS while exactly a multiple of 2^36 other reservations run
+// would succeed on a stale word (the CAS cannot tell the laps apart); at tens
+// of nanoseconds per operation that is a stall of over half an hour at one
+// instruction, which we accept.
 //
 // When a reservation fails, an awaiting put or get becomes a waiter in the
 // combining wait lists (detail/combiner.hpp): putters, getters and joiners. A
@@ -89,8 +99,12 @@ class QueueCore : protected Combiner {
     return n > 0 ? static_cast<std::size_t>(n) : 0;
   }
   bool empty() const noexcept { return qsize() == 0; }
-  /// No room for a put right now (always false for an unbounded queue).
-  bool full() const noexcept { return maxsize_ > 0 && slots_in_use() >= maxsize_; }
+  /// No room for a put right now (false for an unbounded queue until it
+  /// holds kMaxItems).
+  bool full() const noexcept { return slots_in_use() >= limit_; }
+  /// The most items any queue holds (2^35 - 1: the counts' differences have
+  /// 36 bits); also an unbounded queue's limit (puts then fail as if full).
+  static constexpr std::int64_t kMaxItems = (std::int64_t{1} << 35) - 1;
   /// The capacity given at construction; 0 for an unbounded queue.
   std::int64_t maxsize() const noexcept { return maxsize_ > 0 ? maxsize_ : 0; }
   /// shutdown() has been called.
@@ -107,6 +121,12 @@ class QueueCore : protected Combiner {
   static constexpr std::uint32_t kPut = 1;
   static constexpr std::uint32_t kJoin = 2;
   static constexpr std::uint32_t kKindMask = 3;
+  /// Bits the combiner adds to a granted putter's tag when it could not keep
+  /// the grant: shutdown() came between its look and the grant (the put
+  /// throws QueueShutDown), or the storage could not take the item
+  /// (std::bad_alloc). Nothing of the put is in the queue then.
+  static constexpr std::uint32_t kLateShutDown = 4;
+  static constexpr std::uint32_t kLateOutOfMemory = 8;
 
   /// maxsize <= 0: unbounded (asyncio). Throws ValueError if absurdly large.
   /// `first_ticket`: where the counts start (tests start them near the wrap).
@@ -149,8 +169,10 @@ class QueueCore : protected Combiner {
   void shutdown(bool immediate);
 
   // ---- storage hooks, called by the combiner (and drain) ----
-  /// Moves the granted putter's item into the storage at `ticket`.
-  virtual void store_putter(WaitNode* n, std::uint64_t ticket) noexcept = 0;
+  /// Moves the granted putter's item into the storage at `ticket`. False if
+  /// the storage could not take it (no memory for a block: nothing changed,
+  /// the item is still with the putter).
+  virtual bool store_putter(WaitNode* n, std::uint64_t ticket) noexcept = 0;
   /// Pops the item of `ticket` into the granted getter's awaiter.
   virtual void load_getter(WaitNode* n, std::uint64_t ticket) noexcept = 0;
   /// Pops the item of `ticket` and destroys it (immediate shutdown).
@@ -182,13 +204,13 @@ class QueueCore : protected Combiner {
     return static_cast<std::int64_t>((a - b) << kShift) >> kShift;
   }
   /// Slots in use (items in the storage plus puts and gets in flight). The
-  /// freed count is read after the tail, so frees of puts newer than that
-  /// read can make it low by puts that ran concurrently with the caller;
-  /// exact once SHUT has frozen the tail (the callers that need zero to mean
-  /// "nothing in flight" rely on that, or treat concurrent puts as racing).
+  /// frees are read first, the tail after, so the count is never low (every
+  /// free read has its reservation in the tail read) and may be high by puts
+  /// and frees running meanwhile: zero means nothing is in flight. seq_cst:
+  /// the frees against SHUT (see shutdown()).
   std::int64_t slots_in_use() const noexcept {
-    std::uint64_t r = room_.load(std::memory_order_acquire);
-    return ahead(count(r), freed_.load(std::memory_order_acquire));
+    const std::uint64_t f = freed_.load(std::memory_order_seq_cst);
+    return ahead(count(room_.load(std::memory_order_seq_cst)), f);
   }
   static std::size_t unfinished_count(std::uint64_t u) noexcept {
     return static_cast<std::size_t>((u & kUnfinishedMask) >> 1);
@@ -196,7 +218,6 @@ class QueueCore : protected Combiner {
   static std::uint32_t epoch_tag(std::uint64_t u) noexcept {
     return static_cast<std::uint32_t>(u >> 48) & kEpochMask;
   }
-  bool bounded() const noexcept { return maxsize_ > 0; }
 
   void on_enqueue(WaitNode* n) noexcept final;
   void accept(WaitNode* n) noexcept final;
@@ -212,6 +233,8 @@ class QueueCore : protected Combiner {
   bool drop_unfinished() noexcept;
 
   const std::int64_t maxsize_;
+  /// maxsize_, or kMaxItems for an unbounded queue.
+  const std::int64_t limit_;
   // One cache line: every put and every get touches all four (each op one of
   // them twice); on separate lines each would move between the cores in turn.
   alignas(64) detail::Atomic<std::uint64_t> room_;

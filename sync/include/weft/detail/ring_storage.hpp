@@ -19,8 +19,9 @@
 //
 // The front-end's reservations make the waits end: a put reserves room with
 // its ticket, so when push t runs at least t+1-maxsize gets have released
-// their room, hence pop t-n has its ticket already; a get reserves a
-// published item, so push h has run. A wait is therefore only ever for an
+// their room, hence pop t-n has its ticket already; a get reserves an item
+// only once more than h puts have published, so push h has its ticket
+// already (it may still be moving its item in). A wait is therefore only ever for an
 // operation between its reservation and its slot store (a few instructions
 // and T's move constructor, possibly itself waiting in the same way for an
 // older ticket), unless that thread was preempted there. Each wait goes to a
