@@ -223,6 +223,15 @@ Withdraw Combiner::withdraw(WaitAwaiter* n) noexcept {
   return done_here ? Withdraw::withdrawn : Withdraw::handed_off;
 }
 
+std::int64_t Combiner::deadline_after(std::chrono::nanoseconds timeout) noexcept {
+  if (timeout == std::chrono::nanoseconds::max()) return -1;
+  // monotonic_ns(), not std::chrono::steady_clock: the same instant in a
+  // normal build, but only monotonic_ns() follows the model's virtual clock.
+  const std::int64_t now = monotonic_ns();
+  const std::int64_t t = timeout.count() < 0 ? 0 : timeout.count();
+  return t > INT64_MAX - now ? INT64_MAX : now + t;
+}
+
 std::uint32_t Combiner::wait_blocking(WaitNode* n, std::int64_t deadline_ns) noexcept {
   n->task = nullptr;
   enqueue(n);

@@ -2,7 +2,6 @@
 // weft/event.hpp).
 #include "weft/event.hpp"
 
-#include "sys/futex.hpp"
 #include "weft/detail/thread_context.hpp"
 #include "weft/errors.hpp"
 
@@ -46,13 +45,7 @@ bool Event::wait_blocking(std::chrono::nanoseconds timeout) {
   if (s & kSet) return true;
   WaitNode node;
   node.tag = generation(s);
-  std::int64_t deadline = -1;
-  if (timeout != std::chrono::nanoseconds::max()) {
-    std::int64_t now = detail::monotonic_ns();
-    std::int64_t t = timeout.count() < 0 ? 0 : timeout.count();
-    deadline = t > INT64_MAX - now ? INT64_MAX : now + t;
-  }
-  return Combiner::wait_blocking(&node, deadline) == WaitNode::kGranted;
+  return Combiner::wait_blocking(&node, deadline_after(timeout)) == WaitNode::kGranted;
 }
 
 void Event::accept(WaitNode* n) noexcept {

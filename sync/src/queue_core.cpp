@@ -4,7 +4,6 @@
 
 #include <string>
 
-#include "sys/clock.hpp"
 #include "weft/sync_errors.hpp"
 
 namespace weft::detail {
@@ -134,14 +133,6 @@ void QueueCore::release_room() noexcept {
   if (room_.load(std::memory_order_seq_cst) & (kWaiterMask | kShut)) signal();
 }
 
-std::int64_t QueueCore::blocking_deadline(std::int64_t timeout_ns) noexcept {
-  // monotonic_ns(), not std::chrono::steady_clock: the same instant in a
-  // normal build, but only monotonic_ns() follows the model's virtual clock.
-  const std::int64_t now = monotonic_ns();
-  const std::int64_t t = timeout_ns < 0 ? 0 : timeout_ns;
-  return t > INT64_MAX - now ? INT64_MAX : now + t;
-}
-
 // ---- task_done / join ----
 
 void QueueCore::task_done() {
@@ -190,7 +181,7 @@ void QueueCore::shutdown(bool immediate) {
   avail_.fetch_or(kShut, std::memory_order_seq_cst);
   if (immediate) {
     immediate_.store(true, std::memory_order_release);
-    drain();  // the queue is empty when shutdown() returns
+    drain();  // empty now, but for items of puts still running (dropped as they publish)
   }
   signal();  // the combiner refuses the waiters (and drains late puts)
 }
@@ -307,7 +298,7 @@ void QueueCore::serve_putters() noexcept {
     // the grant is not kept (the put throws QueueShutDown like the refused
     // ones): no ticket is drawn after SHUT, so a get that finds SHUT and no
     // slot in use knows that no item will come. Retried only when a putter
-    // counted itself in or out meanwhile.
+    // counted itself in meanwhile (or spuriously).
     while (!(s & kShut) &&
            !room_.compare_exchange_weak(s, s + kOne - kWaiterOne, std::memory_order_acq_rel,
                                         std::memory_order_acquire)) {

@@ -1,5 +1,6 @@
 // weft::wait_for timeouts under the model against the plain-thread operations
-// that end the same waits: Semaphore::acquire() against release(),
+// that end the same waits: Semaphore::acquire() against release() (and a
+// BoundedSemaphore's, against its bound),
 // Event::wait() (and a plain thread's wait_blocking with a timeout) against
 // set() and a racing clear(), Condition::wait() against notify(1). The
 // model's clock is virtual: it jumps to the earliest deadline only when every
@@ -87,6 +88,55 @@ TEST(ModelTimeout, SemaphoreWaitForAgainstRelease) {
     WEFT_MODEL_ASSERT(ow2.got == 1);
     WEFT_MODEL_ASSERT(sem.value() == 1);
     WEFT_MODEL_ASSERT(!sem.locked());
+    WEFT_MODEL_ASSERT(sem.try_acquire());
+    seen.got += ow.got;
+    seen.timed_out += ow.timed_out;
+  });
+  EXPECT_GT(seen.got, 0u);
+  EXPECT_GT(seen.timed_out, 0u);
+}
+
+// (a') BoundedSemaphore(1), its one permit held by the main thread: w waits
+// with weft::wait_for(acquire(), 1 ms), w2 behind it without a timeout; a
+// plain thread sleeps 1 ms and releases the permit. As in (a), w ends one way
+// and w2 always gets the permit; and the bound holds throughout: the permit
+// w passes on when its timeout came with the grant goes back within the
+// bound (never lost, never counted twice), so at the end the value is 1 and
+// one more release() throws ValueError. Breaks it: an await_resume that
+// drops the permit of a grant that came with the timeout (w2 waits forever:
+// a deadlock report); a give-back without the bound check (the last
+// release() does not throw).
+TEST(ModelTimeout, BoundedSemaphoreWaitForAgainstRelease) {
+  static Seen seen;
+  weft_test::expect_model_ok("bounded semaphore wait_for vs release", 2500, [] {
+    weft::Runtime rt(weft::RunOptions{.workers = 2});
+    weft::BoundedSemaphore sem(1);
+    WEFT_MODEL_ASSERT(sem.try_acquire());
+    Outcome ow, ow2;
+    auto w = rt.spawn(acquire_within(&sem, &ow));
+    wait_until_suspended(w);
+    auto w2 = rt.spawn(acquire_release(&sem, &ow2));
+    wait_until_suspended(w2);
+    Thread releaser(
+        [&] {
+          weft::detail::sleep_ns(1'000'000);  // virtual: ends with w's timer
+          sem.release();
+        },
+        "release");
+    releaser.join();
+    wait_done(w);
+    wait_done(w2);
+    WEFT_MODEL_ASSERT(ow.ends() == 1);
+    WEFT_MODEL_ASSERT(ow2.got == 1);
+    WEFT_MODEL_ASSERT(sem.value() == 1);
+    bool over = false;
+    try {
+      sem.release();
+    } catch (const weft::ValueError&) {
+      over = true;
+    }
+    WEFT_MODEL_ASSERT(over);
+    WEFT_MODEL_ASSERT(sem.value() == 1);
     WEFT_MODEL_ASSERT(sem.try_acquire());
     seen.got += ow.got;
     seen.timed_out += ow.timed_out;

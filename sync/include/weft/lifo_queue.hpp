@@ -22,7 +22,7 @@ namespace weft {
 template <class T>
 class LifoQueue : public detail::BasicQueue<T, detail::TreiberStack<T>> {
  public:
-  /// maxsize <= 0: unbounded.
+  /// maxsize <= 0: unbounded. Throws ValueError if maxsize > 2^35 - 1.
   explicit LifoQueue(std::int64_t maxsize = 0)
       : detail::BasicQueue<T, detail::TreiberStack<T>>(maxsize) {}
 };

@@ -33,7 +33,7 @@ class PriorityQueue : public detail::BasicQueue<T, detail::TbbPriorityStorage<T,
   using Base = detail::BasicQueue<T, detail::TbbPriorityStorage<T, Compare>>;
 
  public:
-  /// maxsize <= 0: unbounded.
+  /// maxsize <= 0: unbounded. Throws ValueError if maxsize > 2^35 - 1.
   explicit PriorityQueue(std::int64_t maxsize = 0, Compare comp = Compare())
       : Base(maxsize, std::move(comp)) {}
 };

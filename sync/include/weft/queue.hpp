@@ -28,7 +28,8 @@
 //  - shutdown(immediate=false): puts (waiting and future) throw QueueShutDown;
 //    gets go on while items remain, then throw QueueShutDown (waiting ones
 //    too). immediate=true also drops the items (counting each one done, so
-//    join() returns) and gets throw at once.
+//    join() returns) and gets throw at once; an item whose put was running
+//    at that moment is dropped when the put completes.
 //  - put()/get()/join() are suspension points only when they wait (or, with
 //    the task's cooperative budget spent, they complete and yield once).
 //    Cancelling a waiting put()/get() (cancel(), weft::wait_for, weft::timeout)
@@ -61,8 +62,8 @@
 //                             put of an unbounded queue allocates a block
 //                             (operator new; std::bad_alloc leaves the queue
 //                             and the item as they were). A put that waited
-//                             (maxsize > 4096 only: an unbounded queue's
-//                             putters never wait) and whose turn needs a block
+//                             (maxsize > 4096; an unbounded queue's putters
+//                             wait only at 2^35 - 1 items) and whose turn needs a block
 //                             that cannot be allocated throws std::bad_alloc
 //                             too: its item is not in the queue, the room goes
 //                             to the next putter

@@ -128,7 +128,9 @@ class BasicQueue : private QueueCore {
   // ---- blocking operations for plain threads (never on a weft worker) ----
 
   /// Puts `item`, blocking while full; false if `timeout` passed first (the
-  /// item is then not in the queue). Throws QueueShutDown after shutdown().
+  /// item is then not in the queue). Throws QueueShutDown after shutdown(),
+  /// std::bad_alloc if the item's block cannot be allocated (the item is
+  /// then not in the queue either).
   bool put_blocking(T item, std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) {
     check_blocking("put_blocking");
     PutAwaiter a(this, std::move(item));
@@ -137,7 +139,7 @@ class BasicQueue : private QueueCore {
       return true;
     }
     a.tag = kPut;
-    std::uint32_t outcome = wait_blocking(&a, deadline_of(timeout));
+    std::uint32_t outcome = wait_blocking(&a, deadline_after(timeout));
     if (outcome == WaitNode::kRefused) throw QueueShutDown();
     if (outcome == WaitNode::kGranted) a.throw_if_not_kept();
     return outcome == WaitNode::kGranted;
@@ -149,7 +151,7 @@ class BasicQueue : private QueueCore {
     check_blocking("get_blocking");
     GetAwaiter a(this);
     if (!a.await_ready()) {
-      std::uint32_t outcome = wait_blocking(&a, deadline_of(timeout));
+      std::uint32_t outcome = wait_blocking(&a, deadline_after(timeout));
       if (outcome == WaitNode::kRefused) throw QueueShutDown();
       if (outcome != WaitNode::kGranted) return std::nullopt;
       return std::move(*a.slot_);
@@ -205,20 +207,10 @@ class BasicQueue : private QueueCore {
   void insert(std::uint64_t ticket, T&& item) {
     if constexpr (requires { Storage::kPushThrowsBeforeChange; }) {
       // No preparing: the storage moves the item only once it cannot fail.
-      try {
-        storage_push_item(ticket, std::move(item));
-      } catch (...) {
-        cancel_room();
-        throw;
-      }
+      giving_back_room_on_throw([&] { storage_push_item(ticket, std::move(item)); });
     } else {
       Prepared p;
-      try {
-        p = storage_.prepare(std::move(item));
-      } catch (...) {
-        cancel_room();
-        throw;
-      }
+      giving_back_room_on_throw([&] { p = storage_.prepare(std::move(item)); });
       push_prepared(ticket, std::move(p));
     }
     publish();
@@ -227,15 +219,20 @@ class BasicQueue : private QueueCore {
   /// changing anything (FifoStorage's blocks: std::bad_alloc) gets the
   /// reservation back and the exception goes to the put's caller.
   void push_reserved(std::uint64_t ticket, Prepared&& p) {
-    if constexpr (requires { Storage::kPushThrowsBeforeChange; }) {
-      try {
-        storage_push(ticket, std::move(p));
-      } catch (...) {
-        cancel_room();
-        throw;
-      }
-    } else {
+    if constexpr (requires { Storage::kPushThrowsBeforeChange; })
+      giving_back_room_on_throw([&] { storage_push(ticket, std::move(p)); });
+    else
       push_prepared(ticket, std::move(p));
+  }
+  /// Runs `step` (which changes nothing if it throws); on a throw the room
+  /// reserved for the put is given back and the exception goes on.
+  template <class Step>
+  void giving_back_room_on_throw(Step&& step) {
+    try {
+      step();
+    } catch (...) {
+      cancel_room();
+      throw;
     }
   }
   /// A push whose failure cannot be reported (PriorityQueue's heap may have
@@ -244,8 +241,9 @@ class BasicQueue : private QueueCore {
     try {
       storage_push(ticket, std::move(p));
     } catch (...) {
-      // Out of memory (the priority storage's heap grows, FifoStorage may need
-      // a new block) inside a hand-off that cannot be undone.
+      // Out of memory in a storage that may have changed when it throws
+      // (PriorityQueue's heap grows): nothing to undo it with. FifoStorage
+      // never gets here (its pushes throw before changing anything).
       std::terminate();
     }
   }
@@ -254,10 +252,6 @@ class BasicQueue : private QueueCore {
     T v = storage_pop(ticket);
     release_room();
     return v;
-  }
-  static std::int64_t deadline_of(std::chrono::nanoseconds timeout) noexcept {
-    if (timeout == std::chrono::nanoseconds::max()) return -1;
-    return blocking_deadline(timeout.count());
   }
   static void check_blocking(const char* what) {
     if (tls_context.worker)

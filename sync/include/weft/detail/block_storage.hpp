@@ -129,32 +129,17 @@ class BlockStorage {
   /// item untouched) if a new block is needed and cannot be allocated.
   void push(T&& item) {
     Block* fresh = nullptr;  // the next block, if we claim a block's last slot
-    std::uint64_t p;
-    Block* b;
-    std::uint64_t off;
-    // acquire: the position's block was stored before it (advance), and a
-    // new block's initialised slots with it.
-    p = tail_.pos.load(std::memory_order_acquire);
-    for (;;) {
-      off = p % kLap;
-      if (off == B) {  // someone is linking the next block in
-        // acquire (both): as the load above; the new position is advance's store.
-        spin_until([&] { return tail_.pos.load(std::memory_order_acquire) != p; });
-        p = tail_.pos.load(std::memory_order_acquire);
-        continue;
-      }
-      if (off + 1 == B && !fresh) fresh = new Block;  // may throw: nothing claimed yet
-      // Read after `p`: while the position stays p (the CAS below checks
-      // that), the end's block is p's block.
-      b = tail_.block.load(std::memory_order_acquire);
-      // acquire (on failure; on success it reads the value the acquire above
-      // read): as the load above.
-      if (tail_.pos.compare_exchange_weak(p, p + 1, std::memory_order_acquire)) break;
-    }
+    // may throw before anything is claimed
+    const Claimed c = claim(tail_, [&] {
+      if (!fresh) fresh = new Block;
+    });
+    // (Plain locals, not a structured binding: clang 14 cannot capture one.)
+    Block* const b = c.block;
+    const std::uint64_t off = c.off;
     if (off + 1 == B) {
       // release: the new block's initialised slots before a pop reaches it.
       b->next.store(fresh, std::memory_order_release);
-      advance(tail_, fresh, p);
+      advance(tail_, fresh, c.pos);
     } else {
       delete fresh;  // allocated for a last slot that another push claimed
     }
@@ -166,29 +151,16 @@ class BlockStorage {
 
   /// Requires an item reservation.
   T pop() noexcept {
-    // acquire (this load, the two in the loop and the CAS): as in push, the
-    // position's block and that block's initialised slots come with it.
-    std::uint64_t p = head_.pos.load(std::memory_order_acquire);
-    Block* b;
-    std::uint64_t off;
-    for (;;) {
-      off = p % kLap;
-      if (off == B) {
-        spin_until([&] { return head_.pos.load(std::memory_order_acquire) != p; });
-        p = head_.pos.load(std::memory_order_acquire);
-        continue;
-      }
-      // Read after `p`, confirmed by the CAS: p's block (as in push).
-      b = head_.block.load(std::memory_order_acquire);
-      if (head_.pos.compare_exchange_weak(p, p + 1, std::memory_order_acquire)) break;
-    }
+    const Claimed c = claim(head_, [] {});
+    Block* const b = c.block;
+    const std::uint64_t off = c.off;
     if (off + 1 == B) {
       // The last slot: the push that claimed it links the next block in
       // before writing its item; it has claimed it already (our reservation).
       Block* next;
       // acquire: pairs with push's release store of `next`.
       spin_until([&] { return (next = b->next.load(std::memory_order_acquire)) != nullptr; });
-      advance(head_, next, p);
+      advance(head_, next, c.pos);
     }
     // acquire: pairs with push's release; the item is in.
     spin_until([&] { return b->state[off].load(std::memory_order_acquire) & kWritten; });
@@ -205,6 +177,36 @@ class BlockStorage {
   }
 
  private:
+  struct Claimed {
+    std::uint64_t pos;  ///< the position claimed
+    Block* block;       ///< its block
+    std::uint64_t off;  ///< its slot in the block
+  };
+  /// Claims the next slot of `end` (a CAS from p to p+1), waiting while the
+  /// position is a block's extra one (the next block is being linked in).
+  /// `at_last_slot` runs before the CAS whenever the position is a block's
+  /// last slot (push allocates the next block there, and may throw: nothing
+  /// is claimed then). acquire (the loads and the CAS): the position's block
+  /// was stored before it (advance), and a new block's initialised slots with it.
+  template <class AtLastSlot>
+  static Claimed claim(End& end, AtLastSlot&& at_last_slot) {
+    std::uint64_t p = end.pos.load(std::memory_order_acquire);
+    for (;;) {
+      const std::uint64_t off = p % kLap;
+      if (off == B) {  // someone is linking the next block in
+        spin_until([&] { return end.pos.load(std::memory_order_acquire) != p; });
+        p = end.pos.load(std::memory_order_acquire);
+        continue;
+      }
+      if (off + 1 == B) at_last_slot();
+      // Read after `p`: while the position stays p (the CAS checks that), the
+      // end's block is p's block.
+      Block* b = end.block.load(std::memory_order_acquire);
+      // acquire on failure too: as the loads above.
+      if (end.pos.compare_exchange_weak(p, p + 1, std::memory_order_acquire)) return {p, b, off};
+    }
+  }
+
   /// The thread that claimed a block's last slot (position p) moves `end` on
   /// to `next`, the block after it.
   static void advance(End& end, Block* next, std::uint64_t p) noexcept {

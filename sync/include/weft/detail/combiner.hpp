@@ -116,6 +116,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <coroutine>
 #include <cstdint>
 
@@ -152,6 +153,11 @@ class Combiner {
   /// futex until the combiner is done with it, or until `deadline_ns`
   /// (steady clock; < 0: none), when it withdraws the wait. Returns the outcome.
   std::uint32_t wait_blocking(WaitNode* n, std::int64_t deadline_ns) noexcept;
+  /// The deadline for wait_blocking() `timeout` from now (negative: now),
+  /// saturating; nanoseconds::max(), the blocking calls' default: -1 (none).
+  /// On the clock wait_blocking() compares it with (CLOCK_MONOTONIC; the
+  /// model's virtual clock in the model build).
+  static std::int64_t deadline_after(std::chrono::nanoseconds timeout) noexcept;
 
  protected:
   Combiner() = default;

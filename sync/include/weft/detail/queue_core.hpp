@@ -10,9 +10,9 @@
 //   unfinished_  [ epoch:16 | unfinished:47 | JOINERS ]    asyncio's unfinished tasks
 //
 // The counts are tickets: they only grow, modulo 2^36 (compared as 36-bit
-// differences, so at most kMaxItems = 2^35 - 1 slots are ever in use). Slots in use = tail - freed;
-// items a get may take = published
-// - head. A put reserves room (CAS on room_: tail - freed < maxsize and no
+// differences, so at most kMaxItems = 2^35 - 1 slots are ever in use).
+// Slots in use = tail - freed; items a get may take = published - head.
+// A put reserves room (CAS on room_: tail - freed < maxsize and no
 // putters waiting), and the tail it advanced from is its ticket: the ring
 // storage's slot (ring_storage.hpp), so the storage itself needs no
 // read-modify-write. It pushes its item, counts it unfinished, then publishes
@@ -157,11 +157,6 @@ class QueueCore : protected Combiner {
   /// After the reserved item left the storage: frees its room. Wait-free
   /// (one fetch_add and a load) unless it signals the combiner.
   void release_room() noexcept;
-
-  /// put_blocking/get_blocking: the deadline `timeout_ns` (< 0: 0) from now
-  /// on the clock Combiner::wait_blocking compares it with (CLOCK_MONOTONIC;
-  /// the model's virtual clock in the model build), saturating.
-  static std::int64_t blocking_deadline(std::int64_t timeout_ns) noexcept;
 
   void task_done();
   /// join(): true if nothing is unfinished; else `tag` gets the joiner's tag.

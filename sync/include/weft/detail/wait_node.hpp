@@ -58,7 +58,9 @@ struct WaitNode {
   /// The waiting task, or null for a plain thread blocked on `state` (futex).
   TaskHeader* task;
   detail::Atomic<std::uint32_t> state;
-  /// Per primitive: a ticket, a generation or a kind (written before publishing).
+  /// Per primitive: a ticket, a generation or a kind (written before
+  /// publishing; Queue's combiner also adds a bit to a putter's after its
+  /// claim, which the putter reads after the wake-up).
   std::uint32_t tag;
 
   WaitNode() noexcept
