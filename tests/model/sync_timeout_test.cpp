@@ -65,32 +65,38 @@ weft::Task<void> acquire_release(weft::Semaphore* sem, Outcome* o) {
   sem->release();
 }
 
+// The race of (a) and (a'): w times out against the release of the one
+// permit, w2 waits behind it. Returns with both done and the permit back.
+void wait_for_against_release(weft::Runtime& rt, weft::Semaphore& sem, Seen& seen) {
+  Outcome ow, ow2;
+  auto w = rt.spawn(acquire_within(&sem, &ow));
+  wait_until_suspended(w);
+  auto w2 = rt.spawn(acquire_release(&sem, &ow2));
+  wait_until_suspended(w2);
+  Thread releaser(
+      [&] {
+        weft::detail::sleep_ns(1'000'000);  // virtual: ends with w's timer
+        sem.release();
+      },
+      "release");
+  releaser.join();
+  wait_done(w);
+  wait_done(w2);
+  WEFT_MODEL_ASSERT(ow.ends() == 1);
+  WEFT_MODEL_ASSERT(ow2.got == 1);
+  WEFT_MODEL_ASSERT(sem.value() == 1);
+  seen.got += ow.got;
+  seen.timed_out += ow.timed_out;
+}
+
 TEST(ModelTimeout, SemaphoreWaitForAgainstRelease) {
   static Seen seen;
   weft_test::expect_model_ok("semaphore wait_for vs release", 2500, [] {
     weft::Runtime rt(weft::RunOptions{.workers = 2});
     weft::Semaphore sem(0);
-    Outcome ow, ow2;
-    auto w = rt.spawn(acquire_within(&sem, &ow));
-    wait_until_suspended(w);
-    auto w2 = rt.spawn(acquire_release(&sem, &ow2));
-    wait_until_suspended(w2);
-    Thread releaser(
-        [&] {
-          weft::detail::sleep_ns(1'000'000);  // virtual: ends with w's timer
-          sem.release();
-        },
-        "release");
-    releaser.join();
-    wait_done(w);
-    wait_done(w2);
-    WEFT_MODEL_ASSERT(ow.ends() == 1);
-    WEFT_MODEL_ASSERT(ow2.got == 1);
-    WEFT_MODEL_ASSERT(sem.value() == 1);
+    wait_for_against_release(rt, sem, seen);
     WEFT_MODEL_ASSERT(!sem.locked());
     WEFT_MODEL_ASSERT(sem.try_acquire());
-    seen.got += ow.got;
-    seen.timed_out += ow.timed_out;
   });
   EXPECT_GT(seen.got, 0u);
   EXPECT_GT(seen.timed_out, 0u);
@@ -112,23 +118,7 @@ TEST(ModelTimeout, BoundedSemaphoreWaitForAgainstRelease) {
     weft::Runtime rt(weft::RunOptions{.workers = 2});
     weft::BoundedSemaphore sem(1);
     WEFT_MODEL_ASSERT(sem.try_acquire());
-    Outcome ow, ow2;
-    auto w = rt.spawn(acquire_within(&sem, &ow));
-    wait_until_suspended(w);
-    auto w2 = rt.spawn(acquire_release(&sem, &ow2));
-    wait_until_suspended(w2);
-    Thread releaser(
-        [&] {
-          weft::detail::sleep_ns(1'000'000);  // virtual: ends with w's timer
-          sem.release();
-        },
-        "release");
-    releaser.join();
-    wait_done(w);
-    wait_done(w2);
-    WEFT_MODEL_ASSERT(ow.ends() == 1);
-    WEFT_MODEL_ASSERT(ow2.got == 1);
-    WEFT_MODEL_ASSERT(sem.value() == 1);
+    wait_for_against_release(rt, sem, seen);
     bool over = false;
     try {
       sem.release();
@@ -138,8 +128,6 @@ TEST(ModelTimeout, BoundedSemaphoreWaitForAgainstRelease) {
     WEFT_MODEL_ASSERT(over);
     WEFT_MODEL_ASSERT(sem.value() == 1);
     WEFT_MODEL_ASSERT(sem.try_acquire());
-    seen.got += ow.got;
-    seen.timed_out += ow.timed_out;
   });
   EXPECT_GT(seen.got, 0u);
   EXPECT_GT(seen.timed_out, 0u);
