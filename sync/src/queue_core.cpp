@@ -282,6 +282,7 @@ void QueueCore::refuse_all(WaitList& list, Atomic<std::uint64_t>& word) noexcept
 
 void QueueCore::serve_putters() noexcept {
   while (!putters_.empty()) {
+    // acquire: ordered with the reservations and SHUT (RMWs on room_).
     std::uint64_t s = room_.load(std::memory_order_acquire);
     if (s & kShut) {
       refuse_all(putters_, room_);
@@ -298,13 +299,14 @@ void QueueCore::serve_putters() noexcept {
     // the grant is not kept (the put throws QueueShutDown like the refused
     // ones): no ticket is drawn after SHUT, so a get that finds SHUT and no
     // slot in use knows that no item will come. Retried only when a putter
-    // counted itself in meanwhile (or spuriously).
+    // counted itself in meanwhile (or spuriously). acq_rel: as the count-outs
+    // of refuse_all and on_cancelled, ordered with the fast paths' CASes.
     while (!(s & kShut) &&
            !room_.compare_exchange_weak(s, s + kOne - kWaiterOne, std::memory_order_acq_rel,
                                         std::memory_order_acquire)) {
     }
     if (s & kShut) {
-      room_.fetch_sub(kWaiterOne, std::memory_order_acq_rel);
+      room_.fetch_sub(kWaiterOne, std::memory_order_acq_rel);  // acq_rel: as refuse_all's
       n->tag |= kLateShutDown;  // read by the putter after finish() wakes it
       finish(n);
       continue;  // the next round refuses the others
@@ -313,13 +315,15 @@ void QueueCore::serve_putters() noexcept {
       // Out of memory for the item's block: nothing changed (only storages
       // that ignore tickets fail, so no ring slot is left empty). The put
       // throws std::bad_alloc, its slot is free again for the next putter.
+      // seq_cst: a free like release_room()'s (against SHUT, see shutdown()).
       freed_.fetch_add(1, std::memory_order_seq_cst);
       n->tag |= kLateOutOfMemory;
       finish(n);
       continue;
     }
     unfinished_.fetch_add(kUnfinishedOne, std::memory_order_relaxed);
-    // release: the item is in the storage; the getters are served right after.
+    // release: the item is in the storage; the getters are served right
+    // after. seq_cst: a publish like publish()'s (against SHUT: drain()).
     published_.fetch_add(1, std::memory_order_seq_cst);
     finish(n);
   }
@@ -328,6 +332,7 @@ void QueueCore::serve_putters() noexcept {
 bool QueueCore::serve_getters() noexcept {
   bool room_for_putters = false;
   while (!getters_.empty()) {
+    // acquire: ordered with the reservations and SHUT (RMWs on avail_).
     std::uint64_t s = avail_.load(std::memory_order_acquire);
     // seq_cst: the Dekker pair with publish() (see on_enqueue); acquire for
     // the items: they are in the storage. While getters are counted only the
@@ -344,6 +349,7 @@ bool QueueCore::serve_getters() noexcept {
     // in one RMW.
     std::uint64_t old = avail_.fetch_add(kOne - kWaiterOne, std::memory_order_acq_rel);
     load_getter(n, count(old));
+    // seq_cst (both): the free and the look at the putters of release_room().
     freed_.fetch_add(1, std::memory_order_seq_cst);
     if (room_.load(std::memory_order_seq_cst) & kWaiterMask) room_for_putters = true;
     finish(n);

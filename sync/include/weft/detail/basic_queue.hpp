@@ -28,9 +28,6 @@ class BasicQueue : private QueueCore {
   static_assert(std::is_nothrow_destructible_v<T>,
                 "weft::Queue<T>: T must be nothrow destructible");
   using Prepared = typename Storage::Prepared;
-  /// FifoStorage takes the tickets of the reservations (the ring's slots);
-  /// the stack and the heap do not.
-  static constexpr bool kTakesTickets = requires { Storage::kTakesTickets; };
 
  public:
   using value_type = T;
@@ -170,44 +167,20 @@ class BasicQueue : private QueueCore {
   struct FirstTicket {
     std::uint64_t value;
   };
-  BasicQueue(std::int64_t maxsize, FirstTicket first) requires kTakesTickets
-      : QueueCore(maxsize, first.value),
-        storage_(maxsize > 0 ? static_cast<std::size_t>(maxsize) : 0, first.value) {}
+  BasicQueue(std::int64_t maxsize, FirstTicket first) requires requires {
+    Storage::kSlotsFollowTickets;
+  } : QueueCore(maxsize, first.value),
+      storage_(maxsize > 0 ? static_cast<std::size_t>(maxsize) : 0, first.value) {
+  }
 
  private:
-  void storage_push(std::uint64_t ticket, Prepared&& p) {
-    if constexpr (kTakesTickets) {
-      storage_.push(ticket, std::move(p));
-    } else {
-      (void)ticket;
-      storage_.push(std::move(p));
-    }
-  }
-  /// Only for storages that can push an item without preparing it.
-  void storage_push_item(std::uint64_t ticket, T&& item) {
-    if constexpr (kTakesTickets) {
-      storage_.push_item(ticket, std::move(item));
-    } else {
-      (void)ticket;
-      storage_.push_item(std::move(item));
-    }
-  }
-  T storage_pop(std::uint64_t ticket) noexcept {
-    if constexpr (kTakesTickets) {
-      return storage_.pop(ticket);
-    } else {
-      (void)ticket;
-      return storage_.pop();
-    }
-  }
-
   /// Pushes an item whose room is reserved. Nothing is lost if an allocation
   /// (the node of a linked storage, a block of FifoStorage's) throws: the
   /// reservation is returned, the item untouched.
   void insert(std::uint64_t ticket, T&& item) {
     if constexpr (requires { Storage::kPushThrowsBeforeChange; }) {
       // No preparing: the storage moves the item only once it cannot fail.
-      giving_back_room_on_throw([&] { storage_push_item(ticket, std::move(item)); });
+      giving_back_room_on_throw([&] { storage_.push_item(ticket, std::move(item)); });
     } else {
       Prepared p;
       giving_back_room_on_throw([&] { p = storage_.prepare(std::move(item)); });
@@ -220,7 +193,7 @@ class BasicQueue : private QueueCore {
   /// reservation back and the exception goes to the put's caller.
   void push_reserved(std::uint64_t ticket, Prepared&& p) {
     if constexpr (requires { Storage::kPushThrowsBeforeChange; })
-      giving_back_room_on_throw([&] { storage_push(ticket, std::move(p)); });
+      giving_back_room_on_throw([&] { storage_.push(ticket, std::move(p)); });
     else
       push_prepared(ticket, std::move(p));
   }
@@ -239,7 +212,7 @@ class BasicQueue : private QueueCore {
   /// changed when it throws): out of memory there ends the process.
   void push_prepared(std::uint64_t ticket, Prepared&& p) noexcept {
     try {
-      storage_push(ticket, std::move(p));
+      storage_.push(ticket, std::move(p));
     } catch (...) {
       // Out of memory in a storage that may have changed when it throws
       // (PriorityQueue's heap grows): nothing to undo it with. FifoStorage
@@ -249,7 +222,7 @@ class BasicQueue : private QueueCore {
   }
   /// Pops the item of reservation `ticket` and frees its room.
   T take(std::uint64_t ticket) noexcept {
-    T v = storage_pop(ticket);
+    T v = storage_.pop(ticket);
     release_room();
     return v;
   }
@@ -263,7 +236,7 @@ class BasicQueue : private QueueCore {
     auto* a = static_cast<PutAwaiter*>(static_cast<WaitAwaiter*>(n));
     if constexpr (requires { Storage::kPushThrowsBeforeChange; }) {
       try {
-        storage_push(ticket, std::move(a->prepared_));
+        storage_.push(ticket, std::move(a->prepared_));
       } catch (...) {
         return false;  // nothing changed: the item is still in the awaiter
       }
@@ -274,9 +247,9 @@ class BasicQueue : private QueueCore {
   }
   void load_getter(WaitNode* n, std::uint64_t ticket) noexcept final {
     auto* a = static_cast<GetAwaiter*>(static_cast<WaitAwaiter*>(n));
-    a->slot_.emplace(storage_pop(ticket));
+    a->slot_.emplace(storage_.pop(ticket));
   }
-  void drop_item(std::uint64_t ticket) noexcept final { (void)storage_pop(ticket); }
+  void drop_item(std::uint64_t ticket) noexcept final { (void)storage_.pop(ticket); }
   void give_item(WaitNode* n, void* item) noexcept final {
     auto* a = static_cast<GetAwaiter*>(static_cast<WaitAwaiter*>(n));
     a->slot_.emplace(std::move(*static_cast<T*>(item)));

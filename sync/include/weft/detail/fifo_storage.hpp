@@ -48,8 +48,10 @@ class FifoStorage {
   /// reservation back and lets the exception through).
   static constexpr bool kPushThrowsBeforeChange = true;
 
-  /// push and pop take the ticket of their reservation (QueueCore).
-  static constexpr bool kTakesTickets = true;
+  /// The ring's slots follow the reservations' tickets (QueueCore), so a
+  /// queue that starts its tickets elsewhere (a test's FirstTicket) starts the
+  /// ring there too.
+  static constexpr bool kSlotsFollowTickets = true;
 
   /// `capacity` 0: unbounded. `first_ticket`: the front-end's first ticket.
   explicit FifoStorage(std::size_t capacity, std::uint64_t first_ticket = 0) {

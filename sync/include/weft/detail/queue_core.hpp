@@ -94,6 +94,8 @@ class QueueCore : protected Combiner {
  public:
   /// Items available to get() right now (asyncio's qsize()).
   std::size_t qsize() const noexcept {
+    // acquire (both): an instantaneous reading, ordered after what the
+    // caller saw; head first, so that a publish read late only adds.
     std::uint64_t a = avail_.load(std::memory_order_acquire);
     std::int64_t n = ahead(published_.load(std::memory_order_acquire), count(a));
     return n > 0 ? static_cast<std::size_t>(n) : 0;

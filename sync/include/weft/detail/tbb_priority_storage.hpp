@@ -36,6 +36,7 @@
 
 #include <oneapi/tbb/concurrent_priority_queue.h>
 
+#include <cstdint>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -126,10 +127,11 @@ class TbbPriorityStorage {
 
   static Prepared prepare(T&& item) { return Prepared(std::move(item)); }
 
-  /// May throw std::bad_alloc (the item is then lost).
-  void push(Prepared&& p) { heap_.push(Slot(std::move(*p.item_))); }
-  /// Requires an item reservation (never empty).
-  T pop() noexcept {
+  /// May throw std::bad_alloc (the item is then lost). The ticket of the
+  /// put's reservation is not needed: the heap orders the items.
+  void push(std::uint64_t /*ticket*/, Prepared&& p) { heap_.push(Slot(std::move(*p.item_))); }
+  /// Requires an item reservation (never empty); its ticket is not needed.
+  T pop(std::uint64_t /*ticket*/) noexcept {
     Slot s;
     while (!heap_.try_pop(s)) {
       // unreachable with a reservation; retry rather than fail

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <new>
 #include <utility>
 
@@ -49,7 +50,8 @@ class TreiberStack {
   /// Wraps an item for push(): allocates its node (throws std::bad_alloc).
   static Prepared prepare(T&& item) { return Prepared(std::move(item)); }
 
-  void push(Prepared&& item) noexcept {
+  /// The ticket of the put's reservation is not needed: the stack picks the spot.
+  void push(std::uint64_t /*ticket*/, Prepared&& item) noexcept {
     Node* n = item.release();
     Node* top = top_.load(std::memory_order_relaxed);
     do {
@@ -59,8 +61,9 @@ class TreiberStack {
         !top_.compare_exchange_weak(top, n, std::memory_order_release, std::memory_order_relaxed));
   }
 
-  /// Removes the newest item. Requires an item reservation (never empty).
-  T pop() noexcept {
+  /// Removes the newest item. Requires an item reservation (never empty); its
+  /// ticket is not needed.
+  T pop(std::uint64_t /*ticket*/) noexcept {
     Hazards& hz = Hazards::local();
     Node* n;
     for (;;) {
