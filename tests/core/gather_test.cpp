@@ -4,6 +4,7 @@
 // ready results under a pending cancellation, and bad input.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <iostream>
 #include <memory>
@@ -335,6 +336,95 @@ TEST(Gather, BadInputIsAClearError) {
       threw = true;
     }
     EXPECT_TRUE(threw);
+  };
+  weft::run(main_task(), {.workers = 2});
+}
+
+// ---- gather is an awaitable: moved, awaited once, timed out, spawned ----
+
+TEST(Gather, AnAwaitableMovedAwaitedOnceTimedOutOrSpawned) {
+  weft::test::Watchdog dog(60s);
+  auto main_task = []() -> weft::Task<void> {
+    auto tasks_of = [](int n) {
+      std::vector<weft::Task<int>> tasks;
+      for (int i = 0; i < n; ++i)
+        tasks.push_back(int_after(i, std::chrono::milliseconds(i % 2)));
+      return tasks;
+    };
+    // Around the inline buffer's size (16 handles): no allocation below, the heap above.
+    const std::array<int, 3> sizes{15, 16, 17};  // not a braced list: g++ 12 coroutine bug
+    for (int n : sizes) {
+      std::vector<int> want(static_cast<std::size_t>(n));
+      for (int i = 0; i < n; ++i)
+        want[static_cast<std::size_t>(i)] = i;
+      std::vector<int> got = co_await weft::gather(tasks_of(n));
+      EXPECT_EQ(got, want);
+    }
+
+    // Moved before it is awaited; the moved-from one and a second await are errors.
+    auto g = weft::gather(tasks_of(3));
+    auto moved = std::move(g);
+    std::vector<int> got = co_await moved;
+    EXPECT_EQ(got, (std::vector<int>{0, 1, 2}));
+    std::string second, from_moved;
+    try {
+      co_await moved;
+    } catch (const weft::InvalidStateError& e) {
+      second = e.what();
+    }
+    try {
+      co_await std::move(g);
+    } catch (const weft::InvalidStateError& e) {
+      from_moved = e.what();
+    }
+    EXPECT_EQ(second, "weft::gather: awaited twice");
+    EXPECT_EQ(from_moved, "weft::gather: awaiting a moved-from gather");
+    auto t = weft::gather(int_after(1, 0ms), text("a"));
+    auto t2 = std::move(t);
+    from_moved.clear();
+    try {
+      co_await std::move(t);
+    } catch (const weft::InvalidStateError& e) {
+      from_moved = e.what();
+    }
+    EXPECT_EQ(from_moved, "weft::gather: awaiting a moved-from gather");
+    auto one_a = co_await std::move(t2);
+    EXPECT_EQ(std::get<0>(one_a), 1);
+    EXPECT_EQ(std::get<1>(one_a), "a");
+
+    // A gather that is never awaited never starts its tasks.
+    Alive alive;
+    {
+      std::vector<weft::Task<int>> sleepers;
+      sleepers.push_back(counted_sleeper(&alive));
+      auto unawaited = weft::gather(std::move(sleepers));
+      auto unawaited_tuple = weft::gather(counted_sleeper(&alive));
+    }
+    co_await weft::sleep(1ms);
+    EXPECT_EQ(alive.n.load(), 0);
+
+    // wait_for(gather(...)): the value, or TimeoutError with every child cancelled.
+    std::vector<int> in_time = co_await weft::wait_for(weft::gather(tasks_of(4)), 60s);
+    EXPECT_EQ(in_time, (std::vector<int>{0, 1, 2, 3}));
+    std::vector<weft::Task<int>> sleepers;
+    for (int i = 0; i < 3; ++i)
+      sleepers.push_back(counted_sleeper(&alive));
+    bool timed_out = false;
+    try {
+      co_await weft::wait_for(weft::gather(std::move(sleepers)), 1ms);
+    } catch (const weft::TimeoutError&) {
+      timed_out = true;
+    }
+    EXPECT_TRUE(timed_out);
+    EXPECT_EQ(alive.n.load(), 0);  // the gather waited for its cancelled children
+
+    // As a Task of its own: spawned (and so run concurrently), or shielded.
+    weft::JoinHandle<std::vector<int>> h = weft::spawn(weft::gather(tasks_of(5)).as_task());
+    std::vector<int> spawned = co_await h;
+    EXPECT_EQ(spawned, (std::vector<int>{0, 1, 2, 3, 4}));
+    auto shielded = co_await weft::shield(weft::gather(int_after(7, 1ms), half(3.0)).as_task());
+    EXPECT_EQ(std::get<0>(shielded), 7);
+    EXPECT_EQ(std::get<1>(shielded), 1.5);
   };
   weft::run(main_task(), {.workers = 2});
 }

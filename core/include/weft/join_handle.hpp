@@ -180,6 +180,17 @@ class JoinHandle {
   Awaiter operator co_await() const& noexcept { return make_awaiter(false); }
   Awaiter operator co_await() && noexcept { return make_awaiter(true); }
 
+  /// For weft's combinators: moves the result of a finished task out of the
+  /// only handle to it (a task a gather spawned: nobody can copy or move it
+  /// concurrently), so without take_once()'s RMW. The caller then calls
+  /// detail::keep_result_over_pending_cancel() (once for all such results).
+  T take_sole_result() && {
+    check_done("result");
+    if (p_->error())
+      p_->state_.fetch_or(detail::TaskHeader::kResultSeen, std::memory_order_relaxed);  // flag only
+    return p_->take();
+  }
+
   detail::TaskHeader* header() const {
     if (!p_) throw InvalidStateError("weft::JoinHandle: empty handle");
     return p_;
