@@ -76,6 +76,7 @@ Scheduler::Scheduler(Runtime* runtime, const RunOptions& options)
       blocking_pool_(options_.blocking_threads_max, options_.blocking_keep_alive),
       idle_(options_.workers) {
   if (options_.debug) debug_register(this);
+  inject_.add_worker_producers(options_.workers);
   workers_.reserve(options_.workers);
   for (unsigned i = 0; i < options_.workers; ++i)
     workers_.push_back(std::make_unique<Worker>(*this, i));

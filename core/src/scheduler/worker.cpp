@@ -108,7 +108,7 @@ void Worker::push_back(TaskHeader* t) noexcept {
     // be running by then).
     slot_spawner_[static_cast<std::size_t>(i) & (kLocalQueueCapacity - 1)] = nullptr;
   } else {  // full: overflow to the global queue
-    sched_.inject_.push(t);
+    sched_.inject_.push_from_worker(index_, t);
     bump(overflows_);
   }
   notify_after_push();
@@ -123,7 +123,7 @@ void Worker::push_spawned(TaskHeader* t) noexcept {
     slot_prev_spawn_[slot] = step_last_spawn_;
     step_last_spawn_ = i;
   } else {  // full: overflow to the global queue
-    sched_.inject_.push(t);
+    sched_.inject_.push_from_worker(index_, t);
     bump(overflows_);
   }
   notify_after_push();
@@ -177,7 +177,7 @@ TaskHeader* Worker::steal_from(Worker& victim) noexcept {
     if (!t) break;
     ++taken;
     if (!runq_.push(t)) {
-      sched_.inject_.push(t);
+      sched_.inject_.push_from_worker(index_, t);
       break;
     }
   }

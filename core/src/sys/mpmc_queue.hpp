@@ -47,6 +47,11 @@ inline Atomic<int> blocking_queue_failing_allocations{0};
 
 template <class T, class Traits = moodycamel::ConcurrentQueueDefaultTraits>
 using MpmcQueue = moodycamel::ConcurrentQueue<T, Traits>;
+/// One producer's own sub-queue of an MpmcQueue (moodycamel's explicit
+/// producer): enqueue(token, v) skips the per-thread producer lookup of a
+/// plain enqueue. Used by one thread at a time; destroyed before its queue;
+/// invalid (valid() false) if it could not be allocated.
+using MpmcProducerToken = moodycamel::ProducerToken;
 template <class T>
 using BlockingMpmcQueue =
     moodycamel::BlockingConcurrentQueue<T,
@@ -75,6 +80,10 @@ class MpmcQueue {
     items_.push_back(std::move(v));
     return true;
   }
+  template <class Token>
+  bool enqueue(Token&, T v) {
+    return enqueue(std::move(v));
+  }
   bool try_dequeue(T& out) {
     model::point(model::Op::queue, this, __FILE__, __LINE__);
     std::lock_guard<std::mutex> g(m_);
@@ -92,6 +101,13 @@ class MpmcQueue {
  private:
   mutable std::mutex m_;
   std::deque<T> items_;
+};
+
+/// The stand-in's producer token: the stand-in has one FIFO for everybody.
+struct MpmcProducerToken {
+  template <class Q>
+  explicit MpmcProducerToken(Q&) noexcept {}
+  bool valid() const noexcept { return true; }
 };
 
 template <class T>
