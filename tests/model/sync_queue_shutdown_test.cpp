@@ -203,6 +203,60 @@ TEST(ModelQueueShutdown, GrantToAWaitingPutterAgainstShutdown) {
   EXPECT_GT(seen.put_shut, 0u);
 }
 
+// (a2) The same race through a plain thread's put_blocking(): it waits for
+// room in a full queue (maxsize 1) while a task's get frees the room and
+// another plain thread shuts the queue down. put_blocking either returns true
+// with its item in the queue (got by the getter or by the final drain) or
+// throws QueueShutDown with its item destroyed, never both; the getter gets
+// item 0 or, once the queue is shut down and empty, QueueShutDown. Breaks it:
+// a put_blocking that ignores a grant the combiner could not keep (no
+// throw_if_not_kept()) returns true for an item that was refused (the Ledger
+// sees a successful put that nobody got).
+TEST(ModelQueueShutdown, GrantToABlockingPutterAgainstShutdown) {
+  static Seen seen;
+  weft_test::expect_model_ok("queue grant to a put_blocking thread vs shutdown", 3000, [] {
+    Ledger l;
+    {
+      weft::Runtime rt(weft::RunOptions{.workers = 2});
+      weft::Queue<Tok> q(1);
+      q.put_nowait(Tok(0, &l));
+      l.put_ok[0] = true;
+      PutOutcome po;
+      GetOutcome o;
+      Thread putter(
+          [&] {
+            try {
+              if (q.put_blocking(Tok(1, &l))) {  // no timeout: true or QueueShutDown
+                l.put_ok[1] = true;
+                ++po.ok;
+              }
+            } catch (const weft::QueueShutDown&) {
+              ++po.shut;
+            }
+          },
+          "put_blocking");
+      auto g = rt.spawn(get_one(&q, &o));
+      Thread shutter([&] { q.shutdown(); }, "shutdown");
+      shutter.join();
+      putter.join();
+      wait_done(g);
+      const int left = drain_left(q);
+      WEFT_MODEL_ASSERT(po.ends() == 1 && o.ends() == 1);
+      if (o.shut) WEFT_MODEL_ASSERT(left == 0);
+      WEFT_MODEL_ASSERT(q.is_shutdown() && q.empty());
+      WEFT_MODEL_ASSERT(q.unfinished_tasks() == 0);
+      seen.get_shut += o.shut;
+      seen.get_item += o.got >= 0;
+      seen.put_ok += po.ok;
+      seen.put_shut += po.shut;
+    }
+    l.check(/*dropping=*/false);
+  });
+  EXPECT_GT(seen.get_item, 0u);
+  EXPECT_GT(seen.put_ok, 0u);
+  EXPECT_GT(seen.put_shut, 0u);
+}
+
 // (b) shutdown(immediate=true) from a plain thread against two getters, the
 // main thread's put_nowait() and a task's put that waits for room and is
 // cancelled from another plain thread. Every waiter ends exactly once; every
