@@ -57,6 +57,7 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <new>
 #include <optional>
 #include <tuple>
 #include <type_traits>
@@ -339,24 +340,37 @@ class GatherHandles {
  public:
   static constexpr std::size_t kInline = 16;
 
-  GatherHandles() = default;
+  GatherHandles() noexcept {}  // the inline slots stay unconstructed until used
   GatherHandles(const GatherHandles&) = delete;
   GatherHandles& operator=(const GatherHandles&) = delete;
+  ~GatherHandles() {
+    if (!heap_) std::destroy_n(inline_data(), size_);  // only the slots in use
+  }
 
   void reserve(std::size_t n) {
     if (n > kInline) heap_ = std::make_unique<JoinHandle<T>[]>(n);
   }
-  JoinHandle<T>* data() noexcept { return heap_ ? heap_.get() : inline_.data(); }
   std::size_t size() const noexcept { return size_; }
   /// After reserve(n), at most n times.
-  void push_back(JoinHandle<T> h) noexcept { data()[size_++] = std::move(h); }
+  void push_back(JoinHandle<T> h) noexcept {
+    if (heap_)
+      heap_[size_] = std::move(h);
+    else
+      ::new (static_cast<void*>(inline_data() + size_)) JoinHandle<T>(std::move(h));
+    ++size_;
+  }
   JoinHandle<T>& operator[](std::size_t i) noexcept { return data()[i]; }
   const JoinHandle<T>& operator[](std::size_t i) const noexcept {
-    return (heap_ ? heap_.get() : inline_.data())[i];
+    return const_cast<GatherHandles*>(this)->data()[i];
   }
 
  private:
-  std::array<JoinHandle<T>, kInline> inline_{};
+  JoinHandle<T>* data() noexcept { return heap_ ? heap_.get() : inline_data(); }
+  JoinHandle<T>* inline_data() noexcept {
+    return std::launder(reinterpret_cast<JoinHandle<T>*>(inline_));
+  }
+
+  alignas(JoinHandle<T>) unsigned char inline_[kInline * sizeof(JoinHandle<T>)];
   std::unique_ptr<JoinHandle<T>[]> heap_;
   std::size_t size_ = 0;
 };
