@@ -5,12 +5,9 @@
 #include <string>
 #include <utility>
 
+#include "weft/detail/spin_wait.hpp"
 #include "weft/detail/task_header.hpp"
 #include "weft/detail/task_info.hpp"
-
-#ifdef WEFT_MODEL
-#include "weft/model.hpp"
-#endif
 
 namespace weft::detail {
 namespace {
@@ -45,12 +42,12 @@ std::string* lock_cancel_message(TaskInfo* info) noexcept {
     // before its release store); the release half orders nothing we need.
     std::string* m = info->cancel_message.exchange(locked_message_tag(), std::memory_order_acq_rel);
     if (m != locked_message_tag()) return m;
-    // Held by another thread for a few instructions: wait for it to let go.
-    while (info->cancel_message.load(std::memory_order_relaxed) == locked_message_tag()) {
-#ifdef WEFT_MODEL
-      weft::model::yield_point();  // let the holder run (PCT would starve it)
-#endif
-    }
+    // Held by another thread for a few instructions: wait for it to let go
+    // (pause, then sched_yield for a preempted holder; a yield point in the
+    // model build, where PCT would otherwise starve the holder).
+    spin_until([info] {
+      return info->cancel_message.load(std::memory_order_relaxed) != locked_message_tag();
+    });
   }
 }
 
