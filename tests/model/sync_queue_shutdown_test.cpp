@@ -92,6 +92,26 @@ struct Seen {
   std::uint64_t put_ok = 0, put_shut = 0, put_cancelled = 0, dropped = 0;
 };
 
+// The end of a "grant to a waiting putter vs shutdown" execution (c, c2):
+// every waiter ended once; a getter refused with QueueShutDown left nothing
+// behind; the queue is shut down, empty and has nothing unfinished.
+template <std::size_t N>
+void check_grant_against_shutdown(weft::Queue<Tok>& q, const PutOutcome& po,
+                                  const GetOutcome* const (&gets)[N], Seen& seen) {
+  const int left = drain_left(q);
+  WEFT_MODEL_ASSERT(po.ends() == 1);
+  for (const GetOutcome* o : gets) {
+    WEFT_MODEL_ASSERT(o->ends() == 1);
+    if (o->shut) WEFT_MODEL_ASSERT(left == 0);
+    seen.get_shut += o->shut;
+    seen.get_item += o->got >= 0;
+  }
+  WEFT_MODEL_ASSERT(q.is_shutdown() && q.empty());
+  WEFT_MODEL_ASSERT(q.unfinished_tasks() == 0);
+  seen.put_ok += po.ok;
+  seen.put_shut += po.shut;
+}
+
 // (a) shutdown() from a plain thread against two getters (one of them waiting
 // for certain and cancelled from another plain thread), a put_nowait() from
 // the main thread that races the second getter's get(), and two tasks' puts
@@ -185,15 +205,8 @@ TEST(ModelQueueShutdown, GrantToAWaitingPutterAgainstShutdown) {
       wait_done(p);
       wait_done(g1);
       wait_done(g2);
-      const int left = drain_left(q);
-      WEFT_MODEL_ASSERT(po.ends() == 1 && o1.ends() == 1 && o2.ends() == 1);
-      if (o1.shut || o2.shut) WEFT_MODEL_ASSERT(left == 0);
-      WEFT_MODEL_ASSERT(q.is_shutdown() && q.empty());
-      WEFT_MODEL_ASSERT(q.unfinished_tasks() == 0);
-      seen.get_shut += o1.shut + o2.shut;
-      seen.get_item += (o1.got >= 0) + (o2.got >= 0);
-      seen.put_ok += po.ok;
-      seen.put_shut += po.shut;
+      const GetOutcome* const gets[] = {&o1, &o2};
+      check_grant_against_shutdown(q, po, gets, seen);
     }
     l.check(/*dropping=*/false);
   });
@@ -203,7 +216,7 @@ TEST(ModelQueueShutdown, GrantToAWaitingPutterAgainstShutdown) {
   EXPECT_GT(seen.put_shut, 0u);
 }
 
-// (a2) The same race through a plain thread's put_blocking(): it waits for
+// (c2) The same race through a plain thread's put_blocking(): it waits for
 // room in a full queue (maxsize 1) while a task's get frees the room and
 // another plain thread shuts the queue down. put_blocking either returns true
 // with its item in the queue (got by the getter or by the final drain) or
@@ -240,15 +253,8 @@ TEST(ModelQueueShutdown, GrantToABlockingPutterAgainstShutdown) {
       shutter.join();
       putter.join();
       wait_done(g);
-      const int left = drain_left(q);
-      WEFT_MODEL_ASSERT(po.ends() == 1 && o.ends() == 1);
-      if (o.shut) WEFT_MODEL_ASSERT(left == 0);
-      WEFT_MODEL_ASSERT(q.is_shutdown() && q.empty());
-      WEFT_MODEL_ASSERT(q.unfinished_tasks() == 0);
-      seen.get_shut += o.shut;
-      seen.get_item += o.got >= 0;
-      seen.put_ok += po.ok;
-      seen.put_shut += po.shut;
+      const GetOutcome* const gets[] = {&o};
+      check_grant_against_shutdown(q, po, gets, seen);
     }
     l.check(/*dropping=*/false);
   });
