@@ -33,11 +33,7 @@ class InjectQueue {
   /// producer (malloc). Terminates the process with a message
   /// on stderr if the queue cannot allocate (out of memory): a task that cannot
   /// be queued would be lost and its joiners would wait forever (R10).
-  void push(TaskHeader* t) noexcept {
-    if (!queue_.enqueue(t)) out_of_memory();
-    // release: a popper that sees the count also finds the item.
-    len_.fetch_add(1, std::memory_order_release);
-  }
+  void push(TaskHeader* t) noexcept { count_pushed(queue_.enqueue(t)); }
   /// Before any push_from_worker(), from the thread that builds the
   /// runtime: one producer token per worker.
   void add_worker_producers(unsigned workers) {
@@ -48,12 +44,10 @@ class InjectQueue {
   /// Worker `w`'s own thread only (its token is not thread-safe): push()
   /// through the worker's own sub-queue, without moodycamel's per-thread
   /// producer lookup (about 55 instructions of W1's overflow push). FIFO per
-  /// worker, as push() is per thread.
+  /// worker, as push() is per thread; the same progress and out-of-memory rule.
   void push_from_worker(unsigned w, TaskHeader* t) noexcept {
     MpmcProducerToken& token = producers_[w];
-    if (!(token.valid() ? queue_.enqueue(token, t) : queue_.enqueue(t))) out_of_memory();
-    // release: a popper that sees the count also finds the item.
-    len_.fetch_add(1, std::memory_order_release);
+    count_pushed(token.valid() ? queue_.enqueue(token, t) : queue_.enqueue(t));
   }
   /// Any thread; null when (apparently) empty. Lock-free.
   ///
@@ -84,6 +78,11 @@ class InjectQueue {
   }
 
  private:
+  void count_pushed(bool enqueued) noexcept {
+    if (!enqueued) out_of_memory();
+    // release: a popper that sees the count also finds the item.
+    len_.fetch_add(1, std::memory_order_release);
+  }
   [[noreturn]] static void out_of_memory() noexcept {
     std::fputs("weft: out of memory queuing a task on the runtime's inject queue; terminating\n",
                stderr);
