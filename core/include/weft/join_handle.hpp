@@ -65,8 +65,14 @@ struct JoinAwaiterBase : Suspension, CompletionListener {
   TaskHeader* waiter = nullptr;
   bool suspended = false;  ///< the waiter really waited (a resumption, not a ready path)
 
-  bool ready() const;
+  /// Inline: every join asks it first (a test and an acquire load).
+  bool ready() const {
+    if (target == tls_context.current) [[unlikely]]
+      throw_self_join();
+    return target->done();
+  }
   bool suspend(std::coroutine_handle<> h);
+  [[noreturn]] static void throw_self_join();
   static Withdraw withdraw_join(Suspension* self, TaskHeader* task) noexcept;
   static void on_target_complete(CompletionListener* self, TaskHeader* task) noexcept;
 };

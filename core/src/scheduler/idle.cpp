@@ -13,17 +13,7 @@ Idle::Idle(unsigned workers)
     parked_[i].store(0, std::memory_order_relaxed);
 }
 
-int Idle::worker_to_notify() noexcept {
-  // Orders the caller's push before this read of the counters (Dekker pairing
-  // with transition_to_parked's seq_cst RMWs and the parker's re-check).
-#ifdef WEFT_TSAN
-  // TSan does not model fences: an RMW on the word itself gives the same
-  // ordering and a happens-before edge it can see (slower: a shared write).
-  std::uint32_t s = state_.fetch_add(0, std::memory_order_seq_cst);
-#else
-  detail::fence(std::memory_order_seq_cst);
-  std::uint32_t s = state_.load(std::memory_order_relaxed);
-#endif
+int Idle::worker_to_notify(std::uint32_t s) noexcept {
   while (try_claim(s)) {
     // Take a parked worker's bit. Every parked worker set its bit before it
     // decremented num_unparked, so a bit is normally there; it can be missing
@@ -46,9 +36,7 @@ int Idle::worker_to_notify() noexcept {
 
 bool Idle::try_claim(std::uint32_t& s) noexcept {
   for (;;) {
-    unsigned searching = s & kSearchMask;
-    unsigned unparked = s >> kUnparkShift;
-    if (searching != 0 || unparked >= workers_) return false;
+    if (!may_need_wake(s)) return false;
     // Claim one sleeper: it will count as unparked and searching.
     if (state_.compare_exchange_weak(s, s + kClaim, std::memory_order_seq_cst,
                                      std::memory_order_relaxed))

@@ -40,7 +40,28 @@ class Idle {
   explicit Idle(unsigned workers);
 
   /// A worker to unpark after new work was pushed, or -1. Lock-free.
-  int worker_to_notify() noexcept;
+  int worker_to_notify() noexcept { return worker_to_notify(read_after_push()); }
+  /// The packed counters as a notifier must read them: after its push, with
+  /// the push ordered before the read (Dekker pairing with
+  /// transition_to_parked's seq_cst RMWs and the parker's re-check). Inline:
+  /// every spawn and wake-up of a worker pays it.
+  std::uint32_t read_after_push() noexcept {
+#ifdef WEFT_TSAN
+    // TSan does not model fences: an RMW on the word itself gives the same
+    // ordering and a happens-before edge it can see (slower: a shared write).
+    return state_.fetch_add(0, std::memory_order_seq_cst);
+#else
+    detail::fence(std::memory_order_seq_cst);
+    return state_.load(std::memory_order_relaxed);
+#endif
+  }
+  /// From counters `s` read by read_after_push(): false when no wake-up is
+  /// needed (somebody searches, or nobody is parked), the common answer.
+  bool may_need_wake(std::uint32_t s) const noexcept {
+    return (s & kSearchMask) == 0 && (s >> kUnparkShift) < workers_;
+  }
+  /// worker_to_notify() from counters `s` already read by read_after_push().
+  int worker_to_notify(std::uint32_t s) noexcept;
 
   /// Returns false if too many workers already search.
   bool transition_to_searching() noexcept;

@@ -147,9 +147,8 @@ InlineJoin join_inline(TaskHeader* header) noexcept {
   return w->try_run_inline(header);
 }
 
-bool JoinAwaiterBase::ready() const {
-  if (target == tls_context.current) throw InvalidStateError("weft: a task cannot await itself");
-  return target->done();
+void JoinAwaiterBase::throw_self_join() {
+  throw InvalidStateError("weft: a task cannot await itself");
 }
 
 bool JoinAwaiterBase::suspend(std::coroutine_handle<> h) {

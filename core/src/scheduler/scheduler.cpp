@@ -96,8 +96,8 @@ void Scheduler::push_inject(TaskHeader* t) noexcept {
   notify_parked();
 }
 
-void Scheduler::notify_parked() noexcept {
-  int w = idle_.worker_to_notify();
+void Scheduler::notify_parked_slow(std::uint32_t s) noexcept {
+  int w = idle_.worker_to_notify(s);
   if (w >= 0) workers_[static_cast<unsigned>(w)]->parker().unpark();
 }
 

@@ -211,8 +211,13 @@ class Scheduler {
   void schedule_new(TaskHeader* t, bool eager = false) noexcept;
   /// A task that finished on this thread's worker (or on no worker at shutdown).
   void on_complete(TaskHeader* t) noexcept;
-  /// Wakes one parked worker if nobody is searching. Any thread.
-  void notify_parked() noexcept;
+  /// Wakes one parked worker if nobody is searching. Any thread. Inline: the
+  /// common answer (somebody searches, or nobody sleeps) is a fence and a load.
+  void notify_parked() noexcept {
+    const std::uint32_t s = idle_.read_after_push();
+    if (idle_.may_need_wake(s)) [[unlikely]]
+      notify_parked_slow(s);
+  }
 
   /// Owner-side transition out of kRunning for a task that suspended (or whose
   /// cancellation was just requested by its new owner, cancel()). See task_header.hpp.
@@ -247,6 +252,8 @@ class Scheduler {
   std::uint64_t live_tasks() const noexcept;
   bool has_visible_work() const noexcept;
   void push_inject(TaskHeader* t) noexcept;
+  /// notify_parked() once the counters `s` say a sleeper may need waking.
+  void notify_parked_slow(std::uint32_t s) noexcept;
   void wait_for_tasks(std::chrono::milliseconds timeout);
   void report_unfinished();
   void destroy_leftovers();
