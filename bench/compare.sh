@@ -7,7 +7,10 @@
 #   ROUNDS=5 PEERS="tokio go" bench/compare.sh fib spawn_many
 # Env: THREADS (default 2), SCALE, ROUNDS (default 3), PEERS (default
 # "tokio go tbb fiber asyncio uvloop"; tmc and libfork on request), WEFT_BUILD_DIR (default build/release),
-# RESULTS (file to update, default bench/RESULTS.md; "-" to skip).
+# RESULTS (file to update, default bench/RESULTS.md; "-" to skip), README (the
+# README whose benchmark table is replaced, between its "compare.sh table"
+# markers: by default README.md when the run covers every workload, that is,
+# no names given; a path forces it, "-" skips it).
 # Python's peers run at SCALE=0.1 (they report their real op counts), as
 # WORKLOADS.md allows; ns/op stays comparable.
 set -euo pipefail
@@ -19,6 +22,10 @@ rounds=${ROUNDS:-3}
 peers=${PEERS:-tokio go tbb fiber asyncio uvloop}
 export THREADS=${THREADS:-2}
 results=${RESULTS:-$root/bench/RESULTS.md}
+readme=${README:-}
+if [[ -z $readme ]]; then
+  if [[ $# -eq 0 || ( $# -eq 1 && $1 == all ) ]]; then readme=$root/README.md; else readme=-; fi
+fi
 command -v python3 >/dev/null || { echo "compare.sh needs python3 (for the table)" >&2; exit 2; }
 [[ -x $build/bench/weft-wl ]] || { echo "no $build/bench/weft-wl: build the release preset first" >&2; exit 2; }
 [[ -x $peers_run ]] || { echo "no peer harness at $peers_run" >&2; exit 2; }
@@ -54,9 +61,9 @@ for ((r = 1; r <= rounds; r++)); do
   done
 done
 
-python3 - "$out" "$results" "$THREADS" "$rounds" "$(nproc)" <<'PY'
+python3 - "$out" "$results" "$THREADS" "$rounds" "$(nproc)" "$readme" "$peers" <<'PY'
 import json, statistics, sys, datetime
-path, results, threads, rounds, cores = sys.argv[1:6]
+path, results, threads, rounds, cores, readme, peers = sys.argv[1:8]
 runs = {}
 for line in open(path):
     line = line.strip()
@@ -102,15 +109,31 @@ section = (f"<!-- compare.sh begin -->\n## Side by side (bench/compare.sh)\n\n"
            f"Cells: median ns/op (weft/peer time ratio; below 1 means weft is faster). "
            f"asyncio/uvloop ran at SCALE=0.1 (single thread).\n\n{table}\n<!-- compare.sh end -->\n")
 print(table)
-if results != "-":
+
+def replace_between(file, begin, end, body, append_if_missing):
     try:
-        text = open(results).read()
+        text = open(file).read()
     except FileNotFoundError:
+        if not append_if_missing:
+            sys.exit(f"compare: no {file} to update")
         text = "# Benchmark results\n"
-    b, e = "<!-- compare.sh begin -->", "<!-- compare.sh end -->"
-    if b in text and e in text:
-        text = text[:text.index(b)] + section.rstrip("\n") + text[text.index(e) + len(e):]
+    if begin in text and end in text:
+        text = text[:text.index(begin)] + body.rstrip("\n") + text[text.index(end) + len(end):]
+    elif append_if_missing:
+        text = text.rstrip("\n") + "\n\n" + body
     else:
-        text = text.rstrip("\n") + "\n\n" + section
-    open(results, "w").write(text)
+        sys.exit(f"compare: {file} has no '{begin}' ... '{end}' markers; table not written")
+    open(file, "w").write(text)
+
+if results != "-":
+    replace_between(results, "<!-- compare.sh begin -->", "<!-- compare.sh end -->", section, True)
+if readme != "-":
+    readme_section = (f"<!-- compare.sh table begin -->\n"
+                      f"Written by `bench/compare.sh` ({stamp}; {cores} cores, THREADS={threads}, "
+                      f"median ns/op of {rounds} alternating rounds; peers: {peers}). "
+                      f"In brackets: weft's time / the peer's (below 1: weft is faster); "
+                      f"asyncio and uvloop run single-threaded at SCALE=0.1.\n\n{table}\n"
+                      f"<!-- compare.sh table end -->\n")
+    replace_between(readme, "<!-- compare.sh table begin -->", "<!-- compare.sh table end -->",
+                    readme_section, False)
 PY
