@@ -15,6 +15,10 @@
 //   ...               a consumer's, when only timing orders them)
 //   @end
 //   @times MIN MAX L  line L (exact or ~regex) appears MIN..MAX times in a row
+//   @order A < B      (after an @unordered or @interleave block) within that
+//                     block's lines, the line matching A comes before the one
+//                     matching B: a cause the program guarantees (a release
+//                     before the start it lets in) where timing orders the rest
 //   @exit N           (first line) the expected exit status, default 0
 //   # ...             a comment
 #include <sys/wait.h>
@@ -97,6 +101,13 @@ int main(int argc, char** argv) {
 
   int want_code = 0;
   std::size_t e = 0, o = 0;
+  // The output lines the last @unordered or @interleave block matched, for @order.
+  std::size_t block_begin = 0, block_end = 0;
+  auto first_in_block = [&](const Pattern& p) -> std::size_t {
+    for (std::size_t k = block_begin; k < block_end; ++k)
+      if (p.matches(out[k])) return k;
+    return block_end;
+  };
   for (; e < expected.size(); ++e) {
     const std::string& line = expected[e];
     if (line.rfind("#", 0) == 0) continue;
@@ -104,7 +115,27 @@ int main(int argc, char** argv) {
       want_code = std::stoi(line.substr(6));
       continue;
     }
+    if (line.rfind("@order ", 0) == 0) {
+      std::string spec = line.substr(7);
+      std::size_t lt = spec.find(" < ");
+      if (lt == std::string::npos || block_end == block_begin) {
+        std::cerr << "check_output: '" << line
+                  << "' needs the form '@order A < B' after an @unordered or @interleave block\n";
+        return 2;
+      }
+      std::string a = spec.substr(0, lt), b = spec.substr(lt + 3);
+      std::size_t ia = first_in_block(pattern(a)), ib = first_in_block(pattern(b));
+      if (ia == block_end || ib == block_end)
+        return fail("@order: '" + (ia == block_end ? a : b) + "' is not in the block before it",
+                    out);
+      if (ia > ib)
+        return fail("line " + std::to_string(ib + 1) + " '" + out[ib] + "' comes before line " +
+                        std::to_string(ia + 1) + " '" + out[ia] + "'",
+                    out);
+      continue;
+    }
     if (line == "@unordered") {
+      block_begin = o;
       std::vector<Pattern> block;
       for (++e; e < expected.size() && expected[e] != "@end"; ++e)
         block.push_back(pattern(expected[e]));
@@ -116,9 +147,11 @@ int main(int argc, char** argv) {
           if (!used[b] && block[b].matches(out[o])) used[b] = found = true;
         if (!found) return fail("unexpected line " + std::to_string(o + 1) + ": " + out[o], out);
       }
+      block_end = o;
       continue;
     }
     if (line == "@interleave") {
+      block_begin = o;
       std::vector<std::vector<Pattern>> seqs(1);
       std::size_t total = 0;
       for (++e; e < expected.size() && expected[e] != "@end"; ++e) {
@@ -137,6 +170,7 @@ int main(int argc, char** argv) {
           if (next[q] < seqs[q].size() && seqs[q][next[q]].matches(out[o])) ++next[q], found = true;
         if (!found) return fail("unexpected line " + std::to_string(o + 1) + ": " + out[o], out);
       }
+      block_end = o;
       continue;
     }
     if (line.rfind("@times ", 0) == 0) {

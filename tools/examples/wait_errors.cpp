@@ -37,6 +37,8 @@ weft::Task<void> async_main() {
     t.cancel();
 }
 
+// One worker, like asyncio's loop: with two, a worker that stole A and woke
+// 50 ms late would let B's failure end the wait with A still pending.
 int main() {
-  weft::run(async_main());
+  weft::run(async_main(), {.workers = 1});
 }
