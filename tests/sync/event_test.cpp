@@ -155,6 +155,39 @@ TEST(Event, CancelledWaiterLeavesNoTrace) {
     weft::run(cancel_main(), {.workers = w});
 }
 
+// ---- wake order ----
+
+weft::Task<void> wait_and_record(weft::Event& e, std::vector<int>& order, int id) {
+  co_await e.wait();
+  order.push_back(id);  // one worker: no other thread touches the vector
+}
+
+weft::Task<void> wake_order_main(int n) {
+  weft::Event e;
+  std::vector<int> order;
+  std::vector<weft::JoinHandle<void>> hs;
+  for (int i = 0; i < n; ++i)
+    hs.push_back(weft::spawn(wait_and_record(e, order, i)));
+  co_await weft::yield();  // one worker: each has reached wait() before we go on
+  EXPECT_TRUE(order.empty());
+  e.set();
+  for (auto& h : hs)
+    co_await h;
+  std::vector<int> expected(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i)
+    expected[static_cast<std::size_t>(i)] = i;
+  EXPECT_EQ(order, expected);  // event.hpp: in the order the waits reached the combiner
+}
+
+TEST(Event, SetResumesWaitersInTheOrderTheyWaited) {
+  weft::test::Watchdog dog(60s);
+  // Every count from 1 to 130 (more than twice the worker's 61-step
+  // maintenance interval), so that the wake-ups meet the maintenance turn at
+  // every offset.
+  for (int n = 1; n <= 130; ++n)
+    weft::run(wake_order_main(n), {.workers = 1});
+}
+
 // ---- plain threads ----
 
 TEST(Event, PlainThreadsWaitAndSet) {

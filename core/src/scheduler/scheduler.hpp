@@ -34,7 +34,10 @@
 // The runtime has one global inject queue (moodycamel::ConcurrentQueue) for tasks
 // spawned or woken from outside the workers and for overflow. Every
 // kMaintenanceInterval (61, as Go and Tokio) ticks a worker looks at the inject
-// queue and its run queue first, so neither can starve.
+// queue first, so it cannot starve. Its own run queue needs no such turn: the
+// LIFO slot is filled only while the run queue is empty, so the slot's task is
+// older than all behind it, and taking the queue first would run a woken task
+// ahead of one woken before it (asyncio runs them in order).
 //
 // Finding work: LIFO slot, wake deque, run queue, inject queue; then, if
 // fewer than half of the workers are searching, steal half of a random victim's

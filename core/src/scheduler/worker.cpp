@@ -140,10 +140,12 @@ TaskHeader* Worker::find_work() {
   ++tick_;
   if (tick_ % kMaintenanceInterval == 0) {
     maintenance();
-    // Fairness: the global queue and our own run queue get a turn even when
-    // the LIFO slot never runs dry.
+    // Fairness: the global queue gets a turn even while local work never runs
+    // dry. The run queue needs no such turn, and taking from it here would
+    // reorder: the LIFO slot is filled only when the run queue is empty
+    // (push_lifo), so its task is older than every task queued behind it,
+    // and the streak limit below bounds how long the slot runs.
     if (TaskHeader* t = sched_.inject_.pop()) return t;
-    if (TaskHeader* t = runq_.take()) return t;
   }
   if (lifo_.load(std::memory_order_relaxed)) {
     // acquire: pairs with the thief-or-owner exchange; the task was published by its waker.
