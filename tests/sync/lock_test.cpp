@@ -80,6 +80,11 @@ TEST(Lock, SeedExampleOneWorkerIsFifo) {
 
 // ---- API ----
 
+TEST(Lock, IsThreeWords) {
+  // lock.hpp's memory claim: the state word, the holder and the holder's queue.
+  EXPECT_EQ(sizeof(weft::Lock), 3 * sizeof(void*));
+}
+
 TEST(Lock, TryLockUnlockLocked) {
   weft::Lock lock;
   EXPECT_FALSE(lock.locked());

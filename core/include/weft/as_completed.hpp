@@ -12,7 +12,10 @@
 //    yet, or rethrows that task's exception (a cancelled task: CancelledError);
 //    either way that task counts as handed out. Tasks that had finished before
 //    the AsCompleted was created come first, in the order given (when they
-//    finished is not recorded; asyncio leaves that order open too). The order
+//    finished is not recorded; asyncio leaves that order open too), except
+//    that a task finishing on another worker while the AsCompleted is being
+//    built may be announced between them (the tasks are watched one after
+//    another, in the order given). The order
 //    is the order in which completions are announced to the AsCompleted: with
 //    several workers, a task that finished because it awaited another one may
 //    be announced a moment before the task it awaited. next_handle() hands out the

@@ -33,7 +33,10 @@
 // awaited, each of its tasks that has not started yet and still waits in this
 // worker's run queue runs right there, inside the co_await, in argument order
 // (the order asyncio's loop would start them in; they start ahead of tasks
-// queued earlier by others). A task another worker has stolen, or one that
+// queued earlier by others) -- unless a task the awaiting task spawned before
+// the gather still waits to start: then the pass stops there and the rest
+// start from the run queue, in spawn order. A pending cancellation of the
+// awaiting task stops the pass too. A task another worker has stolen, or one that
 // suspends, is waited for. So a tree of gathers unfolds depth-first on each
 // worker, in memory proportional to its depth.
 //

@@ -55,8 +55,10 @@ struct RunOptions {
   unsigned workers = 0;
   /// asyncio's debug mode; also switched on by the environment variable WEFT_DEBUG=1.
   bool debug = false;
-  /// How long shutdown waits for cancelled tasks to finish their cleanup (and
-  /// then for blocking jobs still running).
+  /// How long shutdown waits for cancelled tasks to finish their cleanup.
+  /// Blocking jobs still running after that get up to 10 s more to end,
+  /// whatever this says (their threads still queue wake-ups into the runtime,
+  /// which must outlive them); a job that takes longer is left to its thread.
   std::chrono::milliseconds shutdown_timeout{10'000};
   /// Most threads the default blocking pool (to_thread) may run at once.
   std::size_t blocking_threads_max = 512;

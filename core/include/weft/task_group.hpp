@@ -62,12 +62,16 @@
 // child had finished cleanly): the block form cannot make that mistake.
 //
 // Thread-safety and progress: spawn() is safe from any thread and lock-free
-// apart from allocation: from the group's own task it is O(1) and writes
-// nothing shared but the child's slot (one CAS on the group's word per 30
-// spawns; a new chunk from the frame cache when none is free); from elsewhere it
+// apart from allocation: from the group's own task it is O(1) and, besides
+// the spawn's own run-queue push and the CAS that puts the slot on the
+// child's listener stack, writes nothing shared but the child's slot (one CAS
+// on the group's word per 30 spawns; a new chunk from the frame cache when
+// none is free); from elsewhere it
 // allocates a chunk of its own (one CAS on the word, one on the chunk list),
 // kept until the group ends. A child's completion costs a few lock-free RMWs, O(1);
-// the abort is one sweep over the slots, O(children), done once. join()
+// a failing child's also allocates the record of its exception (out of memory
+// there terminates), and the first failure runs the abort: one sweep over the
+// slots, O(children), done once. join()
 // suspends at most once and is resumed by the last child's completion through
 // TaskHeader::wake() (scheduled, never inline). Memory: slots come in chunks of
 // 30 (about 1 KiB) reused once all their children finished, freed with the

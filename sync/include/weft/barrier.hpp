@@ -71,7 +71,10 @@
 //   reset(), abort()               lock-free: one CAS, + a signal if tasks wait
 //   parties(), n_waiting(),        wait-free: one load (or none)
 //   broken()
-// No mutex or spin lock on any path. A waiting wait() is 64 bytes in the
+// The primitive's own code takes no mutex or spin lock; a cancellation also
+// runs TaskHeader::cancel() (its progress note, detail/task_header.hpp: a
+// few instructions on the cancel-message slot once the task has an info block).
+// A waiting wait() is 64 bytes in the
 // waiter's frame (the 56 of every weft::sync wait, event.hpp, + the Barrier
 // pointer a cancelled waiter needs to leave; the stage rides in the index).
 //

@@ -39,7 +39,9 @@
 //                             lock-free apart from the frame allocation, the
 //                             hand-offs are delegated to the combiner threads
 //                             (detail/combiner.hpp, "Progress")
-// No mutex or spin lock on any path.
+// The primitive's own code takes no mutex or spin lock; a cancellation also
+// runs TaskHeader::cancel() (its progress note, detail/task_header.hpp: a
+// few instructions on the cancel-message slot once the task has an info block).
 //
 // Destroying a Condition while tasks wait on it is undefined behaviour.
 #pragma once

@@ -34,7 +34,9 @@
 //  - add_done_callback(fn): fn(future) runs once the future is done -- inline,
 //    on the thread that completed it (in the setter, after its Event::set()
 //    returned: the waiters are woken or handed to the combiner), in the order the callbacks were
-//    added; if the future is already done, inline in add_done_callback. (Not asyncio's: asyncio
+//    added; if the future is already done, inline in add_done_callback, on the
+//    adding thread (so a callback added while the completing thread is still
+//    running the earlier ones may run before or alongside them). (Not asyncio's: asyncio
 //    schedules callbacks on the loop with call_soon; here the setter may be a
 //    plain thread with no loop.) A callback must not throw (std::terminate).
 //    It returns a handle for remove_done_callback(handle), which returns true
@@ -61,7 +63,7 @@
 //   co_await that waits       Event::wait(): one CAS push on the combiner's
 //                             mailbox; the wake-up depends on the combiner
 //                             thread being scheduled (combiner.hpp "Progress")
-// No mutex or spin lock on any path. The state is one allocation (the value,
+// The Future's own code takes no mutex or spin lock. The state is one allocation (the value,
 // an exception_ptr, the cancel message, an Event, the callback list).
 #pragma once
 

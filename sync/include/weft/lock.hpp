@@ -30,8 +30,9 @@
 //    next unlock); if the lock was handed to the task but the task had not
 //    resumed yet, it passes the lock on to the next waiter and lock() throws
 //    CancelledError (asyncio). Nothing is lost either way.
-//  - A waiter is resumed by scheduling its task (into the unlocking worker's
-//    LIFO slot, or through the inject queue from a plain thread), never inline
+//  - A waiter is resumed by scheduling its task (on the unlocking worker: its
+//    LIFO slot when that slot and its run queue are empty, else the back of
+//    its run queue; through the inject queue from a plain thread), never inline
 //    on the unlocking thread's stack. unlock() touches nothing of the Lock
 //    after that wake: the new holder may destroy the Lock as soon as it runs.
 //
@@ -55,9 +56,11 @@
 //   lock() that waits                lock-free: one CAS push (retried only when
 //                                    the word changed); then it waits for the
 //                                    holder, as any lock waiter must
-//   cancelling a waiting lock()      wait-free: one CAS on the node
+//   cancelling a waiting lock()      the Lock's part is wait-free: one CAS on
+//                                    the node (the cancel() around it is
+//                                    TaskHeader::cancel()'s, detail/task_header.hpp)
 //   locked()                         wait-free: one load
-// No mutex or spin lock on any path. Memory: 4 words per Lock; a waiting
+// The Lock's own code takes no mutex or spin lock. Memory: 3 words per Lock; a waiting
 // lock() holds a 3-word node (heap, cached per thread) and 7 words in the frame.
 //
 // Destroying a Lock while tasks wait on it is undefined behaviour (like

@@ -10,7 +10,7 @@
 // Everything else (waiting, fairness among waiters, task_done/join, shutdown,
 // cancellation) is as documented in weft/queue.hpp.
 //
-// Progress -- the exception in weft::sync: the items live in oneTBB's
+// Progress -- blocking, unlike the rest of weft::sync: the items live in oneTBB's
 // concurrent_priority_queue, which is *blocking*, not lock-free: each push and
 // pop is applied by whichever thread currently handles the queue's aggregator
 // while the others spin-wait for it (detail/tbb_priority_storage.hpp has the

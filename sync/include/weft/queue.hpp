@@ -85,7 +85,9 @@
 //                             one store per push or pop at the ticket of its
 //                             reservation, no allocation per item. A push or
 //                             pop waits (spins, then yields the CPU) only for
-//                             an operation on an older ticket that is between
+//                             an operation on the same or an older ticket
+//                             (pop h for push h, push t for pop t - maxsize)
+//                             that is between
 //                             its reservation and its slot store: a few instructions and T's move
 //                             constructor, unless that thread was preempted
 //                             right there. Unbounded or larger: a list of
@@ -95,7 +97,9 @@
 //                             items, each block freed by the pop that finishes
 //                             its last slot; a push waits only while the push
 //                             of a block's last slot links the next block, a
-//                             pop only for the push of its slot
+//                             pop for the push of its slot and, at a block's
+//                             end, for that link or for the pop of the last
+//                             slot to move the head on
 // No mutex on any path (PriorityQueue's storage excepted: see
 // priority_queue.hpp); the storages' slot waits are the one spin. Why the
 // reservations are lock-free and not wait-free: a reservation is a

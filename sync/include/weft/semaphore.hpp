@@ -49,7 +49,9 @@
 //                                  waits for it to run (detail/combiner.hpp,
 //                                  "Progress")
 //   locked(), value()              wait-free: one load
-// No mutex or spin lock on any path.
+// The primitive's own code takes no mutex or spin lock; a cancellation also
+// runs TaskHeader::cancel() (its progress note, detail/task_header.hpp: a
+// few instructions on the cancel-message slot once the task has an info block).
 //
 // Destroying a semaphore while tasks wait on it is undefined behaviour.
 #pragma once

@@ -177,11 +177,16 @@ class TaskHeader {
   void wake() noexcept;
 
   /// asyncio's Task.cancel(): returns false if the task already finished.
-  /// Safe from any thread. Never waits for the task's owner; lock-free apart
-  /// from allocation (a nested release list, the inject queue's block) and,
-  /// for a task that has an info block (named, asked for its id or name,
-  /// inside a timeout, cancelled with a message before), the message slot's
-  /// critical section of a few instructions (cancel_message.hpp).
+  /// Safe from any thread. Never waits for the task's owner to let go of the
+  /// task. Lock-free, with three exceptions: allocation (a nested release
+  /// list, the inject queue's block); the message slot's critical section of
+  /// a few instructions, which a canceller and the owner both take, once the
+  /// task has an info block (named, asked for its id or name, inside a
+  /// timeout, cancelled with a message before: cancel_message.hpp); and the
+  /// withdrawal of the awaiter it finds: for a task waiting on a weft::sync
+  /// primitive the canceller may become that primitive's combiner and carry
+  /// out its hand-offs, which for a Queue or PriorityQueue may wait inside
+  /// the storage (detail/combiner.hpp, "Progress").
   /// Constant stack: cancelling a task that awaits a task that awaits ...
   /// (each level forwards the request) runs the levels one after another, not
   /// nested (R4).

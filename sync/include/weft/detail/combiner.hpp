@@ -1,6 +1,7 @@
 // Combiner: the wait machinery under Semaphore, Event, Condition, Barrier and
-// the queues: free of locks, and of spinning except inside a bounded Queue's
-// ring (see "Progress"); waiting operations depend on the combiner thread.
+// the queues: free of locks; it spins only where the storage it moves items
+// through does (a Queue's ring or blocks, PriorityQueue's oneTBB heap: see
+// "Progress"); waiting operations depend on the combiner thread.
 //
 // Design
 // ------
@@ -54,15 +55,19 @@
 //     the combiner does O(1) work besides those retries. The combiner's own loop is lock-free,
 //     not wait-free: it iterates again only because other threads made progress
 //     (pushed a request or changed a state word); its work is O(requests +
-//     granted waiters). The one exception: a bounded Queue's combiner moves
-//     items through the ring storage (ring_storage.hpp), whose push and pop
-//     may wait for another thread's push or pop of an older ticket still in
-//     flight; there the combiner's loop is not lock-free.
+//     granted waiters). The exception is the queues' storage, which the
+//     combiner moves items through: a Queue's ring (ring_storage.hpp) and
+//     blocks (block_storage.hpp) make a push or pop wait for another
+//     thread's slot operation still in flight (of the same or an older
+//     ticket; at a block's boundary, for the block to be linked or the head
+//     moved on), and PriorityQueue's heap waits in oneTBB's aggregator
+//     (tbb_priority_storage.hpp). There the combiner's loop is not lock-free.
 //   - Operations that do not wait -- try_acquire/release, set/clear, notify,
-//     a queue's put_nowait/get_nowait with the list or stack storage --
-//     complete whatever the combiner is doing (their progress guarantee is in
-//     each header). A bounded Queue's put_nowait/get_nowait may wait for a
-//     combiner preempted inside a ring push or pop of an older ticket.
+//     LifoQueue's put_nowait/get_nowait (its stack storage) -- complete
+//     whatever the combiner is doing (their progress guarantee is in each
+//     header). A Queue's or PriorityQueue's put_nowait/get_nowait may wait for
+//     a combiner preempted inside a storage push or pop (the ring's or the
+//     blocks' slot in flight, the heap's aggregator).
 //   - Waiting, however, is delegated: a waiter's ENQUEUE, a cancellation's
 //     CANCEL and every hand-off are carried out by whichever thread holds
 //     BUSY. While that thread is preempted, waiters are not granted even if
@@ -71,7 +76,7 @@
 //     woken. Likewise, while a waiter is preempted between on_enqueue() and
 //     its push, the fast paths refuse although the resource may be free and
 //     nobody is listed: they then wait for that thread. The waiting path is therefore not
-//     lock-free: it is free of locks (and of spinning, the bounded Queue's ring aside), but it
+//     lock-free: it is free of locks (and of spinning, the queues' storage aside), but it
 //     depends on the combiner being scheduled, as a waiting task depends on its waker.
 //     (tests/model/ explores these paths. Lock no longer uses the combiner: lock.hpp.)
 //

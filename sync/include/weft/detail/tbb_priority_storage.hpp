@@ -9,8 +9,10 @@
 // backoff, then yielding) until the handler has marked its operation done; a
 // would-be handler also spin-waits for the previous one to finish. An
 // operation therefore waits for another thread for O(batch * log n); if the
-// handler is preempted, everyone behind it waits. This is the one place in
-// weft::sync where an operation can wait for another thread. It is used (the
+// handler is preempted, everyone behind it waits. This is the one storage in
+// weft::sync whose every operation may wait for a whole batch of other
+// threads' operations (a Queue's ring and blocks wait at most for one slot
+// operation in flight: queue.hpp). It is used (the
 // issue allows it) because a binary heap behind an aggregator is faster than
 // the lock-free alternatives we know for a general Compare (skip-list priority
 // queues need per-item nodes and reclamation); the waits are bounded by a

@@ -9,7 +9,11 @@
 //   prepare   O(1)         one allocation (throws std::bad_alloc; nothing changed)
 //   push      O(1)         lock-free: a CAS on the top, retried only when
 //                          another push or pop succeeded
-//   pop       O(1)         lock-free: likewise
+//   pop       O(1) amort.  lock-free apart from allocation: the CAS likewise;
+//                          a thread's first pop registers a hazard record
+//                          (allocates), and the retirement of the popped
+//                          node may allocate and, every scan_threshold()
+//                          retirements, scan: O(threads log threads + retired)
 #pragma once
 
 #include <atomic>
