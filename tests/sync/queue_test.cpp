@@ -323,6 +323,38 @@ TEST(Queue, WaitingGettersAreServedInFifoOrder) {
   weft::run(fifo_waiters_main(), {.workers = 1});
 }
 
+weft::Task<void> get_and_record(weft::Queue<int>& q, std::vector<std::pair<int, int>>& order,
+                                int id) {
+  int v = co_await q.get();
+  order.emplace_back(id, v);  // one worker: no data race
+}
+
+// Items put in one go, without a yield between: getter i gets item i, and the
+// getters resume in that order, at every offset against the worker's 61-step
+// maintenance turn.
+weft::Task<void> batch_getters_main(int n) {
+  weft::Queue<int> q;
+  std::vector<std::pair<int, int>> order;
+  std::vector<weft::JoinHandle<void>> hs;
+  for (int i = 0; i < n; ++i)
+    hs.push_back(weft::spawn(get_and_record(q, order, i)));
+  co_await weft::yield();  // one worker: each has reached get() before we go on
+  for (int i = 0; i < n; ++i)
+    q.put_nowait(100 + i);
+  for (auto& h : hs)
+    co_await h;
+  std::vector<std::pair<int, int>> expected;
+  for (int i = 0; i < n; ++i)
+    expected.emplace_back(i, 100 + i);
+  EXPECT_EQ(order, expected);
+}
+
+TEST(Queue, GettersServedTogetherResumeInFifoOrder) {
+  weft::test::Watchdog dog(60s);
+  for (int n = 1; n <= 130; ++n)
+    weft::run(batch_getters_main(n), {.workers = 1});
+}
+
 weft::Task<void> put_waiter(weft::Queue<int>& q, int v) {
   co_await q.put(v);
 }

@@ -157,6 +157,32 @@ TEST(Semaphore, WaitersAreServedInFifoOrder) {
   EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4}));
 }
 
+// Released in one go, without a yield between: the waiters still resume in
+// the order they waited (at every offset against the worker's 61-step
+// maintenance turn, which once ran the run queue ahead of the LIFO slot).
+weft::Task<void> batch_fifo_main(int n) {
+  weft::Semaphore s(0);
+  std::vector<int> order;
+  std::vector<weft::JoinHandle<void>> hs;
+  for (int i = 0; i < n; ++i)
+    hs.push_back(weft::spawn(acquire_and_record(s, order, i)));
+  co_await weft::yield();  // one worker: each has reached acquire() before we go on
+  for (int i = 0; i < n; ++i)
+    s.release();
+  for (auto& h : hs)
+    co_await h;
+  std::vector<int> expected(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i)
+    expected[static_cast<std::size_t>(i)] = i;
+  EXPECT_EQ(order, expected);
+}
+
+TEST(Semaphore, WaitersReleasedTogetherResumeInFifoOrder) {
+  weft::test::Watchdog dog(60s);
+  for (int n = 1; n <= 130; ++n)
+    weft::run(batch_fifo_main(n), {.workers = 1});
+}
+
 // ---- cancellation and timeouts ----
 
 weft::Task<void> waiting_acquire(weft::Semaphore& s, std::atomic<int>& state) {
