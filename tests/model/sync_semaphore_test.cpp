@@ -2,6 +2,8 @@
 // against releases from plain threads; FIFO with no barging; no permit lost.
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "model_test.hpp"
 #include "sys/thread.hpp"
 #include "weft/sync.hpp"
@@ -79,6 +81,59 @@ TEST(ModelSemaphore, PermitsBalanceUnderCancellation) {
     WEFT_MODEL_ASSERT(sem.value() == 1);
     WEFT_MODEL_ASSERT(!sem.locked());  // no waiter left counted: the fast path is open
     WEFT_MODEL_ASSERT(sem.try_acquire());
+  });
+}
+
+// FIFO past a withdrawn waiter: A, B, C wait in that order on a semaphore of
+// one permit; B is cancelled while the main thread's release() grants A. A
+// holds its permit until the cancel is done, so B is withdrawn for certain;
+// A's release must skip B's node and grant C. Catches waiters served newest
+// first, a withdrawn node granted anyway (the permit lost to a task that
+// left), and a withdrawn node that ends the hand-off (C never woken: a hang).
+struct Outcome {
+  int got = 0;        // acquire() returned
+  int cancelled = 0;  // acquire() threw CancelledError
+};
+
+weft::Task<void> acquire_once(weft::Semaphore* sem, Outcome* o, std::string* order, char name,
+                              weft::Event* hold = nullptr) {
+  try {
+    co_await sem->acquire();
+  } catch (const weft::CancelledError&) {
+    ++o->cancelled;
+    throw;
+  }
+  ++o->got;
+  order->push_back(name);  // one permit: one holder at a time
+  if (hold) co_await hold->wait();
+  sem->release();
+}
+
+TEST(ModelSemaphore, FifoSkipsAWithdrawnWaiter) {
+  weft_test::expect_model_ok("semaphore fifo with a withdrawn waiter", 20000, [] {
+    weft::Runtime rt(weft::RunOptions{.workers = 2});
+    weft::Semaphore sem(1);
+    weft::Event release_a;
+    std::string order;
+    Outcome oa, ob, oc;
+    WEFT_MODEL_ASSERT(sem.try_acquire());
+    auto a = rt.spawn(acquire_once(&sem, &oa, &order, 'A', &release_a));
+    wait_until_suspended(a);
+    auto b = rt.spawn(acquire_once(&sem, &ob, &order, 'B'));
+    wait_until_suspended(b);
+    auto c = rt.spawn(acquire_once(&sem, &oc, &order, 'C'));
+    wait_until_suspended(c);
+    Thread canceller([&] { b.cancel(); }, "canceller");
+    sem.release();  // to A
+    canceller.join();
+    release_a.set();
+    wait_done(a);
+    wait_done(b);
+    wait_done(c);
+    WEFT_MODEL_ASSERT(oa.got == 1 && oc.got == 1);
+    WEFT_MODEL_ASSERT(ob.cancelled == 1 && ob.got == 0);
+    WEFT_MODEL_ASSERT(order == "AC");
+    WEFT_MODEL_ASSERT(sem.value() == 1);
   });
 }
 
