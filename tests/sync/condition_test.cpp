@@ -199,6 +199,33 @@ TEST(Condition, NotifyWakesTheOldestWaiterFirst) {
   EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3}));
 }
 
+// notify_all() with every waiter queued: they wake and take the lock back in
+// the order they waited, at every offset against the worker's 61-step
+// maintenance turn (asyncio: FIFO wake-up, then the lock's FIFO).
+weft::Task<void> notify_all_order_main(int n) {
+  weft::Condition c;
+  std::vector<int> order;
+  std::vector<weft::JoinHandle<void>> hs;
+  for (int i = 0; i < n; ++i)
+    hs.push_back(weft::spawn(wait_in_order(c, order, i)));
+  co_await weft::yield();  // one worker: each has reached wait() before we go on
+  co_await c.lock();
+  c.notify_all();
+  c.unlock();
+  for (auto& h : hs)
+    co_await h;
+  std::vector<int> expected(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i)
+    expected[static_cast<std::size_t>(i)] = i;
+  EXPECT_EQ(order, expected);
+}
+
+TEST(Condition, NotifyAllResumesWaitersInTheOrderTheyWaited) {
+  weft::test::Watchdog dog(60s);
+  for (int n = 1; n <= 130; ++n)
+    weft::run(notify_all_order_main(n), {.workers = 1});
+}
+
 // ---- wait_for(predicate) ----
 
 weft::Task<int> wait_for_value(weft::Condition& c, int& value) {
