@@ -244,6 +244,15 @@ TEST(SyncQueueStress, BoundedLifo) {
                                       weft::test::stress_iterations(2));
 }
 
+// The unbounded LifoQueue: the Treiber stack's hazard pointers under every
+// thread's pops, with retirements past the scan threshold (the header audit
+// found only the bounded one exercised).
+TEST(SyncQueueStress, UnboundedLifo) {
+  weft::test::Watchdog dog(600s, "SyncQueueStress.UnboundedLifo");
+  run_exchange<weft::LifoQueue<Item>>("SyncQueueStress.UnboundedLifo", 0, false,
+                                      weft::test::stress_iterations(2));
+}
+
 TEST(SyncQueueStress, BoundedPriority) {
   weft::test::Watchdog dog(600s, "SyncQueueStress.BoundedPriority");
   run_exchange<weft::PriorityQueue<Item>>("SyncQueueStress.BoundedPriority", 16, false,
