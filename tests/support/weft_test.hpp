@@ -98,4 +98,18 @@ inline std::uint32_t next_rand(std::uint32_t& s) noexcept {
   return s;
 }
 
+/// The wake-order tests' sweep: every waiter count from 1 to this, more
+/// than twice a worker's 61-step maintenance turn, so that a batch of
+/// wake-ups meets the turn at every offset (a turn that ran the run queue
+/// ahead of the LIFO slot once reordered them).
+inline constexpr int kWakeOrderSweep = 130;
+
+/// {0, 1, ..., n - 1}: the order n waiters started waiting in.
+inline std::vector<int> first_n(int n) {
+  std::vector<int> v(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i)
+    v[static_cast<std::size_t>(i)] = i;
+  return v;
+}
+
 }  // namespace weft::test

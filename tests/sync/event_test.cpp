@@ -173,18 +173,13 @@ weft::Task<void> wake_order_main(int n) {
   e.set();
   for (auto& h : hs)
     co_await h;
-  std::vector<int> expected(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i)
-    expected[static_cast<std::size_t>(i)] = i;
-  EXPECT_EQ(order, expected);  // event.hpp: in the order the waits reached the combiner
+  // event.hpp: in the order the waits reached the combiner.
+  EXPECT_EQ(order, weft::test::first_n(n));
 }
 
 TEST(Event, SetResumesWaitersInTheOrderTheyWaited) {
   weft::test::Watchdog dog(60s);
-  // Every count from 1 to 130 (more than twice the worker's 61-step
-  // maintenance interval), so that the wake-ups meet the maintenance turn at
-  // every offset.
-  for (int n = 1; n <= 130; ++n)
+  for (int n = 1; n <= weft::test::kWakeOrderSweep; ++n)
     weft::run(wake_order_main(n), {.workers = 1});
 }
 

@@ -351,7 +351,7 @@ weft::Task<void> batch_getters_main(int n) {
 
 TEST(Queue, GettersServedTogetherResumeInFifoOrder) {
   weft::test::Watchdog dog(60s);
-  for (int n = 1; n <= 130; ++n)
+  for (int n = 1; n <= weft::test::kWakeOrderSweep; ++n)
     weft::run(batch_getters_main(n), {.workers = 1});
 }
 

@@ -171,15 +171,12 @@ weft::Task<void> batch_fifo_main(int n) {
     s.release();
   for (auto& h : hs)
     co_await h;
-  std::vector<int> expected(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i)
-    expected[static_cast<std::size_t>(i)] = i;
-  EXPECT_EQ(order, expected);
+  EXPECT_EQ(order, weft::test::first_n(n));
 }
 
 TEST(Semaphore, WaitersReleasedTogetherResumeInFifoOrder) {
   weft::test::Watchdog dog(60s);
-  for (int n = 1; n <= 130; ++n)
+  for (int n = 1; n <= weft::test::kWakeOrderSweep; ++n)
     weft::run(batch_fifo_main(n), {.workers = 1});
 }
 
