@@ -155,6 +155,11 @@ TEST(Event, CancelledWaiterLeavesNoTrace) {
     weft::run(cancel_main(), {.workers = w});
 }
 
+// event.hpp's memory claim (W10): a waiting wait() is 56 bytes in the frame.
+TEST(Event, WaitingAwaiterIs56Bytes) {
+  EXPECT_EQ(sizeof(weft::Event::WaitAwaiter), 56u);
+}
+
 // ---- wake order ----
 
 weft::Task<void> wait_and_record(weft::Event& e, std::vector<int>& order, int id) {

@@ -83,6 +83,9 @@ TEST(Lock, SeedExampleOneWorkerIsFifo) {
 TEST(Lock, IsThreeWords) {
   // lock.hpp's memory claim: the state word, the holder and the holder's queue.
   EXPECT_EQ(sizeof(weft::Lock), 3 * sizeof(void*));
+  // A waiting lock(): a 3-word node and a 7-word awaiter in the frame.
+  EXPECT_EQ(sizeof(weft::detail::LockWaiter), 3 * sizeof(void*));
+  EXPECT_EQ(sizeof(weft::Lock::LockAwaiter), 7 * sizeof(void*));
 }
 
 TEST(Lock, TryLockUnlockLocked) {
